@@ -1,0 +1,50 @@
+//! The application state shared by handlers, jobs and commands.
+
+use std::sync::Arc;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::journal::{AccessContext, JournalKey};
+use crate::ops::Metrics;
+use crate::web::assets::Assets;
+
+/// Everything a request, a job or a command needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The clock.
+    pub clock: SharedClock,
+    /// The journal's signing key.
+    pub journal_key: Arc<JournalKey>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Static files, compressed once.
+    pub assets: Arc<Assets>,
+}
+
+impl AppState {
+    /// Builds the state; the data directory must exist (see `Config::prepare_data_dir`).
+    pub fn new(config: Config, db: Db, clock: SharedClock) -> anyhow::Result<Self> {
+        let journal_key = match &config.journal_key {
+            Some(secret) => JournalKey::from_bytes(secret.expose().as_bytes()),
+            None => JournalKey::load_or_create(&config.data_dir)?,
+        };
+        Ok(Self {
+            db,
+            config: Arc::new(config),
+            clock,
+            journal_key: Arc::new(journal_key),
+            metrics: Arc::new(Metrics::new()),
+            assets: Arc::new(Assets::load()),
+        })
+    }
+
+    /// The journal context of the platform itself, now.
+    pub fn system_context(&self) -> AccessContext {
+        AccessContext::system(self.journal_key.clone(), self.clock.now())
+    }
+}

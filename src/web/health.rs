@@ -1,0 +1,62 @@
+//! Probes and metrics (SPEC OPS-1).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use diesel::connection::SimpleConnection;
+
+use super::error::AppError;
+use super::middleware::plain;
+use crate::app::AppState;
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> Response {
+    plain(StatusCode::OK, "ok")
+}
+
+/// `GET /readyz`: the database answers too.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let ok = state.db.run(|conn| conn.batch_execute("SELECT 1").map_err(AppError::from)).await;
+    match ok {
+        Ok(()) => plain(StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            let mut res = plain(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(super::error::RETRY_AFTER_SECS));
+            res
+        }
+    }
+}
+
+/// `GET /metrics` on the private metrics listener.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let body = state.metrics.render(state.db.pool_state());
+    let mut res = body.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    res
+}
+
+/// `GET /metrics` on the public listener: only with `Authorization: Bearer <metrics_token>`;
+/// anyone else gets a plain 404, as if the route did not exist.
+pub async fn metrics_with_token(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let expected = state.config.metrics_token.as_ref().ok_or(AppError::NotFound)?;
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !constant_time_eq(given.as_bytes(), expected.expose().as_bytes()) {
+        return Err(AppError::NotFound);
+    }
+    Ok(metrics(State(state)).await)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    // Compare digests so the time does not depend on where the inputs differ, nor on length.
+    let (da, db) = (Sha256::digest(a), Sha256::digest(b));
+    da.iter().zip(db.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,93 @@
+//! What every page shares: the base template's data (portal identity, navigation, assets),
+//! and the error page.
+
+use std::sync::Arc;
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::app::AppState;
+use crate::config::Config;
+
+/// A link of the main navigation.
+pub struct NavItem {
+    /// Key compared with `Layout::current`.
+    pub key: &'static str,
+    /// Label shown.
+    pub label: &'static str,
+    /// Target.
+    pub href: &'static str,
+}
+
+/// The portal's services, in the header (the order of the ATOMES portal).
+pub const NAV: &[NavItem] = &[
+    NavItem { key: "annuaire", label: "Annuaire", href: "/annuaire" },
+    NavItem { key: "actualites", label: "Actualités", href: "/actualites" },
+    NavItem { key: "evenements", label: "Évènements", href: "/evenements" },
+    NavItem { key: "adhesion", label: "Adhésion", href: "/adhesion" },
+    NavItem { key: "applications", label: "Applications", href: "/applications" },
+    NavItem { key: "contact", label: "Contact", href: "/contact" },
+];
+
+/// Data of `base.html`, a field of every page struct.
+pub struct Layout {
+    /// The configuration (portal, association, territory).
+    pub config: Arc<Config>,
+    /// URL of the stylesheet, with its content hash.
+    pub css_url: String,
+    /// URL of the logo.
+    pub logo_url: String,
+    /// URL of the favicon.
+    pub icon_url: String,
+    /// The navigation key of the current page, if it is in the navigation.
+    pub current: Option<&'static str>,
+    /// The page's own title (before the portal's name).
+    pub title: String,
+}
+
+impl Layout {
+    /// The layout of a page titled `title`.
+    pub fn new(state: &AppState, current: Option<&'static str>, title: &str) -> Self {
+        Self {
+            config: state.config.clone(),
+            css_url: state.assets.url("atomes.css"),
+            logo_url: state.assets.url("logo.svg"),
+            icon_url: state.assets.url("favicon.svg"),
+            current,
+            title: title.to_owned(),
+        }
+    }
+
+    /// The navigation links.
+    pub fn nav(&self) -> &'static [NavItem] {
+        NAV
+    }
+
+    /// Whether `key` is the current page (for `aria-current`).
+    pub fn is_current(&self, key: &str) -> bool {
+        self.current == Some(key)
+    }
+
+    /// The `<title>`: the page, then the portal.
+    pub fn document_title(&self) -> String {
+        format!("{} – {}", self.title, self.config.portal.name)
+    }
+}
+
+/// An error page.
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/error.html")]
+pub struct ErrorPage {
+    /// Layout.
+    pub layout: Layout,
+    /// HTTP status.
+    pub status: u16,
+    /// Title.
+    pub title: &'static str,
+    /// Explanation.
+    pub text: &'static str,
+    /// A more specific message, if any.
+    pub message: Option<String>,
+    /// The request id, shown on server errors so that support can find the log line.
+    pub request_id: Option<String>,
+}

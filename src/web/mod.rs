@@ -1,0 +1,70 @@
+//! The web layer: router, middleware, error pages, extractors and page structs.
+
+pub mod assets;
+pub mod error;
+pub mod extract;
+mod health;
+pub mod layout;
+pub mod middleware;
+mod pages;
+pub mod router;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::app::AppState;
+
+/// The whole application: routes and middleware, outermost first.
+pub fn app(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    router::routes()
+        .route_layer(from_fn(middleware::route_name))
+        .fallback(|| async { error::AppError::NotFound })
+        .layer(
+            ServiceBuilder::new()
+                .layer(from_fn_with_state(state.clone(), middleware::request_meta))
+                .layer(from_fn_with_state(state.clone(), middleware::security_headers))
+                .layer(from_fn_with_state(state.clone(), middleware::render_errors))
+                .layer(CatchPanicLayer::new())
+                .layer(from_fn(middleware::allowed_methods))
+                .layer(RequestBodyLimitLayer::new(limit))
+                .layer(DefaultBodyLimit::max(limit))
+                .layer(CompressionLayer::new()),
+        )
+        .with_state(state)
+}
+
+/// Serves the portal (and the metrics listener, if configured) until Ctrl-C or SIGTERM;
+/// requests in flight are allowed to finish.
+pub async fn serve(state: AppState, shutdown: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
+    let addr = state.config.listen;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("`listen` {addr}: cannot listen: {e}"))?;
+    if let Some(maddr) = state.config.metrics_listen {
+        let mlistener = tokio::net::TcpListener::bind(maddr)
+            .await
+            .map_err(|e| anyhow::anyhow!("`metrics_listen` {maddr}: cannot listen: {e}"))?;
+        let mapp = router::metrics_router().with_state(state.clone());
+        let mut stop = shutdown.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(mlistener, mapp).with_graceful_shutdown(async move { let _ = stop.changed().await; }).await;
+        });
+        tracing::info!(%maddr, "metrics listening");
+    }
+    tracing::info!(%addr, "portal listening");
+    let mut stop = shutdown;
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let _ = stop.changed().await;
+        })
+        .await?;
+    Ok(())
+}
