@@ -262,6 +262,7 @@ pub fn is_transient(e: &DieselError) -> bool {
                     m.contains("database is locked")
                         || m.contains("database is busy")
                         || m.contains("deadlock detected")
+                        || m.contains("lock timeout")
                         || m.contains("terminating connection")
                 }
         }

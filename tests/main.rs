@@ -1,0 +1,12 @@
+//! The integration tests: one binary, modules by area. Every test gets its own database:
+//! a temporary SQLite file, or a fresh PostgreSQL database when `ATOMES_TEST_DATABASE_URL`
+//! is set (`.ci/run` runs the suite once for each).
+
+mod support;
+
+mod cli;
+mod db;
+mod jobs;
+mod journal;
+mod mail;
+mod web;

@@ -1,0 +1,176 @@
+//! Test fixtures: a [`TestApp`] with its own database, a manual clock, and helpers to send
+//! requests through the real router and read what a user would see.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use atomes::app::AppState;
+use atomes::clock::ManualClock;
+use atomes::config::{Config, Secret};
+use atomes::db::{self, Db, DbTarget};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use chrono::{DateTime, Utc};
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// The PostgreSQL server used by the tests, if any.
+pub fn pg_admin_url() -> Option<String> {
+    std::env::var("ATOMES_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+}
+
+/// A database of one test: a SQLite file in a temporary directory, or a PostgreSQL
+/// database created for the test and dropped after it.
+pub struct TestDb {
+    /// The URL to connect to.
+    pub url: String,
+    pg_drop: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// A fresh empty database in `dir` (SQLite) or on the test server (PostgreSQL).
+    pub fn new(dir: &std::path::Path) -> Self {
+        match pg_admin_url() {
+            None => Self { url: format!("sqlite://{}", dir.join("test.db").display()), pg_drop: None },
+            Some(admin) => {
+                let name = format!("atomes_test_{:016x}", rand::random::<u64>());
+                let mut conn = PgConnection::establish(&admin).expect("ATOMES_TEST_DATABASE_URL must be reachable");
+                conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+                let mut url = url::Url::parse(&admin).expect("a URL");
+                url.set_path(&name);
+                Self { url: url.to_string(), pg_drop: Some((admin, name)) }
+            }
+        }
+    }
+
+    /// Whether this is PostgreSQL.
+    pub fn is_pg(&self) -> bool {
+        self.pg_drop.is_some()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.pg_drop {
+            if let Ok(mut c) = PgConnection::establish(admin) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// The start of every test's clock: a fixed instant, so that results do not depend on the day.
+pub fn epoch() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2027-01-15T09:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+/// A configured, migrated application with its own database and clock.
+pub struct TestApp {
+    /// The state handlers see.
+    pub state: AppState,
+    /// The clock; move it instead of sleeping.
+    pub clock: ManualClock,
+    /// The data directory.
+    pub dir: tempfile::TempDir,
+    router: Router,
+    // Dropped last: the pool must close before the database is dropped.
+    _db: TestDb,
+}
+
+impl TestApp {
+    /// A new application with default settings.
+    pub fn new() -> Self {
+        Self::with_config(|_| {})
+    }
+
+    /// A new application whose configuration `tweak` adjusts.
+    pub fn with_config(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let test_db = TestDb::new(dir.path());
+        let mut config = Config {
+            database_url: Secret::new(test_db.url.clone()),
+            data_dir: dir.path().to_path_buf(),
+            journal_key: Some(Secret::new("test-journal-key-0123456789abcdef-0123")),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let target = DbTarget::parse(config.database_url.expose()).unwrap();
+        let db = Db::connect(&target, 8).unwrap();
+        db::run_migrations(&mut db.get().unwrap()).unwrap();
+        let clock = ManualClock::new(epoch());
+        let state = AppState::new(config, db, Arc::new(clock.clone())).unwrap();
+        let router = atomes::web::app(state.clone());
+        Self { state, clock, dir, router, _db: test_db }
+    }
+
+    /// Whether the test runs on PostgreSQL.
+    pub fn is_pg(&self) -> bool {
+        self._db.is_pg()
+    }
+
+    /// A pooled connection, for direct checks.
+    pub fn conn(&self) -> atomes::db::PooledConn {
+        self.state.db.get().unwrap()
+    }
+
+    /// Sends a request from 127.0.0.1 through the whole middleware stack.
+    pub async fn send(&self, mut req: Request<Body>) -> TestResponse {
+        if req.extensions().get::<ConnectInfo<SocketAddr>>().is_none() {
+            req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+        }
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    /// A request with any method and body.
+    pub async fn request(&self, method: Method, path: &str, body: impl Into<Body>) -> TestResponse {
+        self.send(Request::builder().method(method).uri(path).body(body.into()).unwrap()).await
+    }
+}
+
+/// What came back.
+pub struct TestResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body as text.
+    pub body: String,
+}
+
+impl TestResponse {
+    /// A header's value, or "".
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// The text of every element matching `css`.
+    pub fn texts(&self, css: &str) -> Vec<String> {
+        let doc = scraper::Html::parse_document(&self.body);
+        let sel = scraper::Selector::parse(css).unwrap();
+        doc.select(&sel).map(|e| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+    }
+
+    /// The number of elements matching `css`.
+    pub fn count(&self, css: &str) -> usize {
+        self.texts(css).len()
+    }
+
+    /// The body parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
