@@ -315,9 +315,8 @@ impl Config {
     /// Creates the data directory if needed and proves it is writable.
     pub fn prepare_data_dir(&self) -> Result<(), ConfigError> {
         let dir = &self.data_dir;
-        let fail = |what: &str, e: std::io::Error| {
-            ConfigError(format!("`data_dir` {}: cannot {what}: {e}", dir.display()))
-        };
+        let fail =
+            |what: &str, e: std::io::Error| ConfigError(format!("`data_dir` {}: cannot {what}: {e}", dir.display()));
         std::fs::create_dir_all(dir).map_err(|e| fail("create it", e))?;
         let probe = dir.join(".write-test");
         std::fs::write(&probe, b"ok").map_err(|e| fail("write in it", e))?;
@@ -354,8 +353,7 @@ impl Layers {
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(ConfigError(format!("cannot read {}: {e}", path.display()))),
         };
-        let table: toml::Table =
-            toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
         for (k, v) in table {
             self.origins.insert(k.clone(), format!("file {}", path.display()));
             self.table.insert(k, v);
@@ -522,6 +520,15 @@ mod tests {
         let o = Overrides { data_dir: Some("/tmp/x".into()), ..Default::default() };
         let c = Config::load_from(&o, &[]).unwrap();
         assert_eq!(c.database_target().unwrap().sqlite_path(), Some("/tmp/x/atomes.db"));
+    }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("atomes.toml.example");
+        let o = Overrides { config_file: Some(path), ..Default::default() };
+        let c = Config::load_from(&o, &[]).unwrap();
+        assert_eq!(c.portal.territory.communes.len(), 6);
+        assert!(c.is_https());
     }
 
     #[test]

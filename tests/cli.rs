@@ -78,12 +78,26 @@ fn migrate_create_admin_and_verify_then_detect_tampering() {
     let o = atomes(dir.path(), &db.url, &["migrate"]).output().unwrap();
     assert!(o.status.success(), "{}", text(&o));
 
-    let mut child = atomes(dir.path(), &db.url, &["admin", "create-admin", "--email", "Camille.Durand@Example.org", "--given-name", "Camille", "--family-name", "Durand", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = atomes(
+        dir.path(),
+        &db.url,
+        &[
+            "admin",
+            "create-admin",
+            "--email",
+            "Camille.Durand@Example.org",
+            "--given-name",
+            "Camille",
+            "--family-name",
+            "Durand",
+            "--password-stdin",
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     use std::io::Write;
     child.stdin.take().unwrap().write_all(b"une phrase de passe assez longue\n").unwrap();
     let o = child.wait_with_output().unwrap();
@@ -91,7 +105,22 @@ fn migrate_create_admin_and_verify_then_detect_tampering() {
     assert!(!text(&o).contains("phrase de passe"), "the password is not echoed");
 
     // The same address in fullwidth letters is the same account.
-    let o = atomes(dir.path(), &db.url, &["admin", "create-admin", "--email", "ｃａｍｉｌｌｅ.durand@example.org", "--given-name", "X", "--family-name", "Y"]).output().unwrap();
+    let o = atomes(
+        dir.path(),
+        &db.url,
+        &[
+            "admin",
+            "create-admin",
+            "--email",
+            "ｃａｍｉｌｌｅ.durand@example.org",
+            "--given-name",
+            "X",
+            "--family-name",
+            "Y",
+        ],
+    )
+    .output()
+    .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("already exists"), "{}", text(&o));
 

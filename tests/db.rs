@@ -53,7 +53,13 @@ fn sqlite_pragmas_are_set_on_every_connection() {
         assert_eq!(pragma(conn, "journal_mode"), "wal");
         assert_eq!(pragma(conn, "synchronous"), "2", "synchronous must be FULL (2)");
         assert_eq!(pragma(conn, "foreign_keys"), "1");
-        assert_eq!(diesel::sql_query("SELECT CAST(timeout AS TEXT) AS v FROM pragma_busy_timeout").get_result::<Row>(&mut **conn).unwrap().v, "5000");
+        assert_eq!(
+            diesel::sql_query("SELECT CAST(timeout AS TEXT) AS v FROM pragma_busy_timeout")
+                .get_result::<Row>(&mut **conn)
+                .unwrap()
+                .v,
+            "5000"
+        );
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use atomes::accounts::{self, NewUser, Role};
-use atomes::db::{self, DbConn};
+use atomes::db::{self, DbConn, PooledConn};
 use atomes::journal::{self, AccessContext, Action, Actor, ActorRole, Object, Outcome, Problem};
 use diesel::connection::SimpleConnection;
 
@@ -32,11 +32,13 @@ fn request_ctx(app: &TestApp) -> AccessContext {
     }
 }
 
-fn append(app: &TestApp, conn: &mut DbConn, n: usize) {
+fn append(app: &TestApp, conn: &mut PooledConn, n: usize) {
     let ctx = app.state.system_context();
     for i in 0..n {
-        db::write_tx(conn, |c| journal::record(c, &ctx, Action::Consultation, Object::new("user", i), Outcome::Success))
-            .unwrap();
+        db::write_tx(conn, |c| {
+            journal::record(c, &ctx, Action::Consultation, Object::new("user", i), Outcome::Success)
+        })
+        .unwrap();
     }
 }
 
@@ -56,7 +58,8 @@ fn a_creation_writes_exactly_one_entry_with_identifiers_only() {
     let app = TestApp::new();
     let mut conn = app.conn();
     let ctx = request_ctx(&app);
-    let user = db::write_tx(&mut conn, |c| accounts::create_user(c, &ctx, &new_user("helene@x.fr", "helene@x.fr"))).unwrap();
+    let user =
+        db::write_tx(&mut conn, |c| accounts::create_user(c, &ctx, &new_user("helene@x.fr", "helene@x.fr"))).unwrap();
     let entries = journal::list_for_object(&mut conn, "user", &user.id.to_string(), 10).unwrap();
     assert_eq!(entries.len(), 1);
     let e = &entries[0];
@@ -93,7 +96,8 @@ fn update_delete_and_truncate_are_refused() {
     let app = TestApp::new();
     let mut conn = app.conn();
     append(&app, &mut conn, 3);
-    let attempts = ["UPDATE journal_entries SET outcome = 'denied' WHERE id = 2", "DELETE FROM journal_entries WHERE id = 3"];
+    let attempts =
+        ["UPDATE journal_entries SET outcome = 'denied' WHERE id = 2", "DELETE FROM journal_entries WHERE id = 3"];
     for sql in attempts {
         let err = conn.batch_execute(sql).unwrap_err().to_string();
         assert!(err.contains("append-only"), "{sql}: {err}");
@@ -166,7 +170,13 @@ fn concurrent_appends_keep_a_gapless_valid_chain() {
                 let mut conn = state.db.get().unwrap();
                 for i in 0..25 {
                     db::write_tx(&mut conn, |c| {
-                        journal::record(c, &ctx, Action::Modification, Object::new("user", t * 100 + i), Outcome::Success)
+                        journal::record(
+                            c,
+                            &ctx,
+                            Action::Modification,
+                            Object::new("user", t * 100 + i),
+                            Outcome::Success,
+                        )
                     })
                     .unwrap();
                 }

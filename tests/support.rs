@@ -161,7 +161,9 @@ impl TestResponse {
     pub fn texts(&self, css: &str) -> Vec<String> {
         let doc = scraper::Html::parse_document(&self.body);
         let sel = scraper::Selector::parse(css).unwrap();
-        doc.select(&sel).map(|e| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+        doc.select(&sel)
+            .map(|e| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
     }
 
     /// The number of elements matching `css`.

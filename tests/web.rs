@@ -8,7 +8,19 @@ use atomes::config::Secret;
 use crate::support::{TestApp, TestResponse};
 
 /// Words that must never reach a client: framework names, SQL, stack traces, versions.
-const LEAKS: &[&str] = &["axum", "diesel", "hyper", "tokio", "sqlite", "postgres", "SELECT", "panicked", "stack", "src/", env!("CARGO_PKG_VERSION")];
+const LEAKS: &[&str] = &[
+    "axum",
+    "diesel",
+    "hyper",
+    "tokio",
+    "sqlite",
+    "postgres",
+    "SELECT",
+    "panicked",
+    "stack",
+    "src/",
+    env!("CARGO_PKG_VERSION"),
+];
 
 fn assert_security_headers(r: &TestResponse) {
     let csp = r.header("content-security-policy");
@@ -24,7 +36,12 @@ fn assert_security_headers(r: &TestResponse) {
 
 fn assert_no_leak(r: &TestResponse) {
     for word in LEAKS {
-        assert!(!r.body.to_lowercase().contains(&word.to_lowercase()), "{word:?} leaked in {} body: {}", r.status, r.body);
+        assert!(
+            !r.body.to_lowercase().contains(&word.to_lowercase()),
+            "{word:?} leaked in {} body: {}",
+            r.status,
+            r.body
+        );
     }
 }
 
@@ -159,7 +176,8 @@ async fn static_files_are_fingerprinted_precompressed_and_cached() {
     let doc = scraper::Html::parse_document(&home.body);
     let link = scraper::Selector::parse("link[rel=stylesheet]").unwrap();
     let href = doc.select(&link).next().unwrap().value().attr("href").unwrap().to_owned();
-    let req = axum::http::Request::get(&href).header("accept-encoding", "gzip, br").body(axum::body::Body::empty()).unwrap();
+    let req =
+        axum::http::Request::get(&href).header("accept-encoding", "gzip, br").body(axum::body::Body::empty()).unwrap();
     let r = app.send(req).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.header("content-encoding"), "br");
@@ -182,7 +200,10 @@ async fn probes_answer_and_metrics_are_not_public() {
 
     let app = TestApp::with_config(|c| c.metrics_token = Some(Secret::new("s3cret-metrics-token")));
     assert_eq!(app.get("/metrics").await.status, StatusCode::NOT_FOUND);
-    let wrong = axum::http::Request::get("/metrics").header("authorization", "Bearer nope").body(axum::body::Body::empty()).unwrap();
+    let wrong = axum::http::Request::get("/metrics")
+        .header("authorization", "Bearer nope")
+        .body(axum::body::Body::empty())
+        .unwrap();
     assert_eq!(app.send(wrong).await.status, StatusCode::NOT_FOUND);
     app.get("/cgu").await;
     let ok = axum::http::Request::get("/metrics")
@@ -191,7 +212,11 @@ async fn probes_answer_and_metrics_are_not_public() {
         .unwrap();
     let r = app.send(ok).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.body.contains("atomes_http_requests_total{method=\"GET\",route=\"/cgu\",status=\"200\"} 1"), "{}", r.body);
+    assert!(
+        r.body.contains("atomes_http_requests_total{method=\"GET\",route=\"/cgu\",status=\"200\"} 1"),
+        "{}",
+        r.body
+    );
     assert!(r.body.contains("atomes_db_pool_connections"));
 }
 

@@ -5,7 +5,9 @@
 pub mod schema;
 
 use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -113,12 +115,12 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match self.target.backend {
-            Backend::Postgres => PgConnection::establish(&self.target.location)
-                .map(DbConn::Pg)
-                .map_err(r2d2::Error::ConnectionError),
+            Backend::Postgres => {
+                PgConnection::establish(&self.target.location).map(DbConn::Pg).map_err(r2d2::Error::ConnectionError)
+            }
             Backend::Sqlite => {
-                let mut conn = SqliteConnection::establish(&self.target.location)
-                    .map_err(r2d2::Error::ConnectionError)?;
+                let mut conn =
+                    SqliteConnection::establish(&self.target.location).map_err(r2d2::Error::ConnectionError)?;
                 // The journal is evidence: synchronous=FULL makes a commit durable across a
                 // power loss in WAL mode (SECURITY-TESTS T26), at a measured cost (PERFORMANCE.md).
                 conn.batch_execute(&format!(
@@ -144,8 +146,26 @@ impl ManageConnection for Manager {
 
 /// The connection pool.
 pub type Pool = r2d2::Pool<Manager>;
-/// A connection taken from the pool.
-pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// A connection taken from the pool; derefs to [`DbConn`]. On SQLite it carries the
+/// process's writer lock, which [`write_tx`] takes before `BEGIN IMMEDIATE`.
+pub struct PooledConn {
+    inner: r2d2::PooledConnection<Manager>,
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+impl Deref for PooledConn {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.inner
+    }
+}
+
+impl DerefMut for PooledConn {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.inner
+    }
+}
 
 /// The database could not be reached in time (pool exhausted, server down, file locked).
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +177,10 @@ pub struct Unavailable(pub String);
 pub struct Db {
     pool: Pool,
     backend: Backend,
+    /// SQLite allows one writer at a time. Writers of this process queue on this lock
+    /// instead of in SQLite's busy handler, which polls with sleeps and is unfair: under
+    /// 16 concurrent writers some waited past the busy timeout while others went through.
+    write_lock: Option<Arc<Mutex<()>>>,
 }
 
 impl Db {
@@ -174,7 +198,8 @@ impl Db {
             .connection_timeout(Duration::from_secs(5))
             .build(manager)
             .map_err(|e| anyhow::anyhow!("cannot open the pool for {}: {e}", target.redacted()))?;
-        Ok(Self { pool, backend: target.backend })
+        let write_lock = (target.backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self { pool, backend: target.backend, write_lock })
     }
 
     /// Which backend this database runs on.
@@ -184,7 +209,8 @@ impl Db {
 
     /// Takes a connection from the pool (blocking; call from a blocking context).
     pub fn get(&self) -> Result<PooledConn, Unavailable> {
-        self.pool.get().map_err(|e| Unavailable(e.to_string()))
+        let inner = self.pool.get().map_err(|e| Unavailable(e.to_string()))?;
+        Ok(PooledConn { inner, write_lock: self.write_lock.clone() })
     }
 
     /// Runs `f` with a connection on the blocking pool, off the async runtime.
@@ -192,7 +218,7 @@ impl Db {
     where
         T: Send + 'static,
         E: From<Unavailable> + Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&mut PooledConn) -> Result<T, E> + Send + 'static,
     {
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
@@ -222,15 +248,19 @@ impl Db {
 
 /// Runs `f` in one transaction that takes the write lock up front. On SQLite a deferred
 /// transaction that reads then writes can fail with SQLITE_BUSY_SNAPSHOT without waiting,
-/// so writes use `BEGIN IMMEDIATE`; area functions never open transactions themselves.
-pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+/// so writes queue on the process's writer lock, then `BEGIN IMMEDIATE`. Area functions
+/// never open transactions themselves.
+pub fn write_tx<T, E, F>(pooled: &mut PooledConn, f: F) -> Result<T, E>
 where
     E: From<DieselError>,
     F: FnOnce(&mut DbConn) -> Result<T, E>,
 {
+    let lock = pooled.write_lock.clone();
+    let conn: &mut DbConn = pooled;
     if matches!(conn, DbConn::Pg(_)) {
         return conn.transaction(f);
     }
+    let _writer = lock.as_ref().map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
     conn.batch_execute("BEGIN IMMEDIATE")?;
     match catch_unwind(AssertUnwindSafe(|| f(conn))) {
         Ok(Ok(value)) => match conn.batch_execute("COMMIT") {
@@ -256,15 +286,14 @@ where
 pub fn is_transient(e: &DieselError) -> bool {
     match e {
         DieselError::DatabaseError(kind, info) => {
-            matches!(kind, DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure)
-                || {
-                    let m = info.message();
-                    m.contains("database is locked")
-                        || m.contains("database is busy")
-                        || m.contains("deadlock detected")
-                        || m.contains("lock timeout")
-                        || m.contains("terminating connection")
-                }
+            matches!(kind, DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure) || {
+                let m = info.message();
+                m.contains("database is locked")
+                    || m.contains("database is busy")
+                    || m.contains("deadlock detected")
+                    || m.contains("lock timeout")
+                    || m.contains("terminating connection")
+            }
         }
         _ => false,
     }

@@ -10,8 +10,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::db::schema::job_leases;
 use crate::db::DbConn;
+use crate::db::schema::job_leases;
 
 /// A periodic job.
 pub trait Job: Send + Sync + 'static {
@@ -92,11 +92,7 @@ pub fn acquire(
     until: DateTime<Utc>,
 ) -> QueryResult<bool> {
     let now = now.naive_utc();
-    let row = (
-        job_leases::name.eq(name),
-        job_leases::created_at.eq(now),
-        job_leases::updated_at.eq(now),
-    );
+    let row = (job_leases::name.eq(name), job_leases::created_at.eq(now), job_leases::updated_at.eq(now));
     match conn {
         DbConn::Pg(c) => {
             diesel::insert_into(job_leases::table).values(row).on_conflict_do_nothing().execute(c)?;
@@ -105,14 +101,9 @@ pub fn acquire(
             diesel::insert_or_ignore_into(job_leases::table).values(row).execute(c)?;
         }
     }
-    let taken = diesel::update(
-        job_leases::table.filter(job_leases::name.eq(name)).filter(
-            job_leases::lease_until
-                .is_null()
-                .or(job_leases::lease_until.lt(now))
-                .or(job_leases::holder.eq(holder)),
-        ),
-    )
+    let taken = diesel::update(job_leases::table.filter(job_leases::name.eq(name)).filter(
+        job_leases::lease_until.is_null().or(job_leases::lease_until.lt(now)).or(job_leases::holder.eq(holder)),
+    ))
     .set((
         job_leases::holder.eq(holder),
         job_leases::lease_until.eq(until.naive_utc()),
@@ -161,4 +152,3 @@ pub fn spawn_scheduler(state: AppState, holder: String, shutdown: tokio::sync::w
         });
     }
 }
-

@@ -32,8 +32,8 @@ impl JournalKey {
         let path = data_dir.join("journal.key");
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let bytes = hex::decode(text.trim())
-                    .map_err(|e| anyhow::anyhow!("{}: not a hex key: {e}", path.display()))?;
+                let bytes =
+                    hex::decode(text.trim()).map_err(|e| anyhow::anyhow!("{}: not a hex key: {e}", path.display()))?;
                 anyhow::ensure!(bytes.len() >= 16, "{}: the key is too short", path.display());
                 Ok(Self(bytes))
             }

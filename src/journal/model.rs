@@ -137,12 +137,7 @@ pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
 }
 
 /// The entries about one record, newest first (JNL-3: specific checks per record).
-pub fn list_for_object(
-    conn: &mut DbConn,
-    kind: &str,
-    id: &str,
-    limit: i64,
-) -> QueryResult<Vec<JournalEntry>> {
+pub fn list_for_object(conn: &mut DbConn, kind: &str, id: &str, limit: i64) -> QueryResult<Vec<JournalEntry>> {
     journal_entries::table
         .filter(journal_entries::object_type.eq(kind))
         .filter(journal_entries::object_id.eq(id))

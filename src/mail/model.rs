@@ -85,10 +85,7 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<OutboxMail>> {
 
 /// Number of messages per status.
 pub fn count_by_status(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
-    mail_outbox::table
-        .group_by(mail_outbox::status)
-        .select((mail_outbox::status, diesel::dsl::count_star()))
-        .load(conn)
+    mail_outbox::table.group_by(mail_outbox::status).select((mail_outbox::status, diesel::dsl::count_star())).load(conn)
 }
 
 /// Marks a message delivered (`sent` or `written`).

@@ -57,7 +57,10 @@ pub fn render_markdown(source: &str) -> Rendered {
         match &events[i] {
             Event::Start(Tag::Heading { level, .. }) => {
                 let level = *level;
-                let end = events[i..].iter().position(|e| matches!(e, Event::End(TagEnd::Heading(_)))).map_or(events.len(), |p| i + p);
+                let end = events[i..]
+                    .iter()
+                    .position(|e| matches!(e, Event::End(TagEnd::Heading(_))))
+                    .map_or(events.len(), |p| i + p);
                 let text = plain_text(&events[i + 1..end]);
                 if level == HeadingLevel::H1 && title.is_empty() {
                     title = text;
@@ -68,7 +71,12 @@ pub fn render_markdown(source: &str) -> Rendered {
                 if level == HeadingLevel::H2 {
                     toc.push((id.clone(), text));
                 }
-                out.push(Event::Start(Tag::Heading { level, id: Some(CowStr::from(id)), classes: vec![], attrs: vec![] }));
+                out.push(Event::Start(Tag::Heading {
+                    level,
+                    id: Some(CowStr::from(id)),
+                    classes: vec![],
+                    attrs: vec![],
+                }));
             }
             Event::Html(raw) | Event::InlineHtml(raw) => out.push(Event::Text(raw.clone())),
             other => out.push(other.clone()),

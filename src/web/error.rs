@@ -99,19 +99,36 @@ impl IntoResponse for AppError {
 /// Title and explanation of an error page, in French.
 pub fn describe(status: StatusCode) -> (&'static str, &'static str) {
     match status.as_u16() {
-        400 => ("Requête invalide", "La requête envoyée n'a pas pu être comprise. Vérifiez les informations saisies et réessayez."),
+        400 => (
+            "Requête invalide",
+            "La requête envoyée n'a pas pu être comprise. Vérifiez les informations saisies et réessayez.",
+        ),
         401 => ("Connexion requise", "Cette page est réservée aux professionnels connectés."),
-        403 => ("Accès refusé", "Vous n'avez pas accès à cette page. Si vous pensez que c'est une erreur, contactez-nous."),
-        404 => ("Page introuvable", "La page demandée n'existe pas ou a été déplacée. Vérifiez l'adresse, ou repartez de l'accueil."),
+        403 => {
+            ("Accès refusé", "Vous n'avez pas accès à cette page. Si vous pensez que c'est une erreur, contactez-nous.")
+        }
+        404 => (
+            "Page introuvable",
+            "La page demandée n'existe pas ou a été déplacée. Vérifiez l'adresse, ou repartez de l'accueil.",
+        ),
         405 => ("Méthode non autorisée", "Cette adresse n'accepte pas ce type de requête."),
         408 => ("Délai dépassé", "La requête a mis trop de temps à arriver. Réessayez."),
         409 => ("Conflit", "L'opération n'a pas pu aboutir car les données ont changé entre-temps. Réessayez."),
         413 => ("Envoi trop volumineux", "Les données ou le fichier envoyés dépassent la taille autorisée."),
         415 => ("Format non pris en charge", "Le format des données envoyées n'est pas accepté."),
         422 => ("Données invalides", "Certaines informations saisies ne sont pas valides. Vérifiez-les et réessayez."),
-        429 => ("Trop de requêtes", "Vous avez envoyé trop de requêtes en peu de temps. Patientez un instant avant de réessayer."),
-        503 => ("Service momentanément indisponible", "Le portail est très sollicité ou en maintenance. Réessayez dans quelques instants."),
-        _ if status.is_server_error() => ("Erreur inattendue", "Une erreur inattendue s'est produite. Elle a été enregistrée ; réessayez dans quelques instants."),
+        429 => (
+            "Trop de requêtes",
+            "Vous avez envoyé trop de requêtes en peu de temps. Patientez un instant avant de réessayer.",
+        ),
+        503 => (
+            "Service momentanément indisponible",
+            "Le portail est très sollicité ou en maintenance. Réessayez dans quelques instants.",
+        ),
+        _ if status.is_server_error() => (
+            "Erreur inattendue",
+            "Une erreur inattendue s'est produite. Elle a été enregistrée ; réessayez dans quelques instants.",
+        ),
         _ => ("Erreur", "La requête n'a pas pu aboutir."),
     }
 }

@@ -43,12 +43,8 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .collect();
+    let hops: Vec<&str> =
+        headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
     let mut client = peer;
     for hop in hops.iter().rev() {
         match hop.trim().parse::<IpAddr>() {
@@ -73,11 +69,9 @@ fn new_request_id() -> String {
 /// Assigns the request id and client address, logs the request and counts it.
 pub async fn request_meta(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
-    let meta = RequestMeta { id: new_request_id(), client_ip: client_ip(peer, req.headers(), &state.config.trusted_proxies) };
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
+    let meta =
+        RequestMeta { id: new_request_id(), client_ip: client_ip(peer, req.headers(), &state.config.trusted_proxies) };
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     req.extensions_mut().insert(meta.clone());
@@ -108,7 +102,8 @@ pub async fn route_name(req: Request, next: Next) -> Response {
 
 /// Refuses TRACE, CONNECT and unknown methods with 405 before any routing.
 pub async fn allowed_methods(req: Request, next: Next) -> Response {
-    let allowed = [Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS];
+    let allowed =
+        [Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS];
     if allowed.contains(req.method()) {
         return next.run(req).await;
     }

@@ -55,7 +55,11 @@ pub async fn serve(state: AppState, shutdown: tokio::sync::watch::Receiver<bool>
         let mapp = router::metrics_router().with_state(state.clone());
         let mut stop = shutdown.clone();
         tokio::spawn(async move {
-            let _ = axum::serve(mlistener, mapp).with_graceful_shutdown(async move { let _ = stop.changed().await; }).await;
+            let _ = axum::serve(mlistener, mapp)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
         });
         tracing::info!(%maddr, "metrics listening");
     }

@@ -33,12 +33,16 @@ pub struct SoonPage {
 /// What each announced service will offer, shown until it opens.
 fn purpose(key: &str) -> &'static str {
     match key {
-        "annuaire" => "Recherchez une ressource sanitaire, médico-sociale ou sociale du territoire (Répertoire opérationnel des ressources) : par activité, public, âge, commune ou distance.",
+        "annuaire" => {
+            "Recherchez une ressource sanitaire, médico-sociale ou sociale du territoire (Répertoire opérationnel des ressources) : par activité, public, âge, commune ou distance."
+        }
         "actualites" => "Suivez les actualités du dispositif d'appui à la coordination et des acteurs du territoire.",
         "evenements" => "Découvrez les évènements du territoire et inscrivez-vous en ligne.",
         "adhesion" => "Demandez l'adhésion à l'association, pour vous-même ou pour votre structure.",
         "applications" => "Accédez aux applications régionales de l'espace numérique régional de santé (ENRS).",
-        "contact" => "Écrivez à l'équipe du dispositif : assistance technique, suggestion, exercice de vos droits, signalement d'un contenu illicite.",
+        "contact" => {
+            "Écrivez à l'équipe du dispositif : assistance technique, suggestion, exercice de vos droits, signalement d'un contenu illicite."
+        }
         _ => "",
     }
 }

@@ -8,10 +8,7 @@ use crate::app::AppState;
 
 /// The public router (the metrics listener has its own, see [`metrics_router`]).
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(public())
-        .merge(operations())
-        .nest("/api", api())
+    Router::new().merge(public()).merge(operations()).nest("/api", api())
 }
 
 /// Visitors: home, services, legal pages (CGU-1: always consultable), static files.
