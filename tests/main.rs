@@ -4,6 +4,8 @@
 
 mod support;
 
+mod account;
+mod admin;
 mod cli;
 mod db;
 mod jobs;

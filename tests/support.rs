@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use atomes::accounts::{self, NewUser, Role, User};
 use atomes::app::AppState;
 use atomes::clock::ManualClock;
 use atomes::config::{Config, Secret};
@@ -38,6 +39,8 @@ impl TestDb {
         match pg_admin_url() {
             None => Self { url: format!("sqlite://{}", dir.join("test.db").display()), pg_drop: None },
             Some(admin) => {
+                // Before libpq touches OpenSSL: no exit-time cleanup racing pool threads.
+                openssl_sys::init();
                 let name = format!("atomes_test_{:016x}", rand::random::<u64>());
                 let mut conn = PgConnection::establish(&admin).expect("ATOMES_TEST_DATABASE_URL must be reachable");
                 conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
@@ -130,6 +133,64 @@ impl TestApp {
         TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
+    /// Creates an active account directly (a fixture, not a test of registration).
+    pub fn create_user(&self, email: &str, password: &str, role: Role, must_change: bool) -> User {
+        let canonical = accounts::canonical_email(email).unwrap();
+        let hash = accounts::hash_password(password).unwrap();
+        let ctx = self.state.system_context();
+        let new = NewUser {
+            email,
+            email_canonical: &canonical,
+            given_name: "Camille",
+            family_name: "Durand",
+            role,
+            password_hash: Some(&hash),
+            must_change_password: must_change,
+        };
+        db::write_tx(&mut self.conn(), |c| accounts::create_user(c, &ctx, &new)).unwrap()
+    }
+
+    /// `GET path` with cookies (`name=value; …`).
+    pub async fn get_with(&self, path: &str, cookies: &str) -> TestResponse {
+        self.send(Request::get(path).header("cookie", cookies).body(Body::empty()).unwrap()).await
+    }
+
+    /// `POST path` of an urlencoded form, with cookies.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)], cookies: &str) -> TestResponse {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let req = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookies)
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
+    /// The login form's CSRF cookie and token.
+    pub async fn login_csrf(&self) -> String {
+        let r = self.get("/connexion").await;
+        let set = r.header("set-cookie").to_owned();
+        set.split(';').next().unwrap().split_once('=').unwrap().1.to_owned()
+    }
+
+    /// Posts the login form; returns the response.
+    pub async fn try_login(&self, email: &str, password: &str) -> TestResponse {
+        let csrf = self.login_csrf().await;
+        self.post_form(
+            "/connexion",
+            &[("csrf", &csrf), ("email", email), ("password", password)],
+            &format!("__Host-atomes_csrf={csrf}"),
+        )
+        .await
+    }
+
+    /// Logs in and returns the `Cookie` header value of the session.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let r = self.try_login(email, password).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "login failed: {}", r.body);
+        format!("__Host-atomes_session={}", r.session_token().expect("a session cookie"))
+    }
+
     /// `GET path`.
     pub async fn get(&self, path: &str) -> TestResponse {
         self.send(Request::get(path).body(Body::empty()).unwrap()).await
@@ -169,6 +230,24 @@ impl TestResponse {
     /// The number of elements matching `css`.
     pub fn count(&self, css: &str) -> usize {
         self.texts(css).len()
+    }
+
+    /// The session token set by this response, if any.
+    pub fn session_token(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.strip_prefix("__Host-atomes_session="))
+            .map(|c| c.split(';').next().unwrap().to_owned())
+            .filter(|t| !t.is_empty())
+    }
+
+    /// The value of the hidden `csrf` field of the first form.
+    pub fn csrf_field(&self) -> String {
+        let doc = scraper::Html::parse_document(&self.body);
+        let sel = scraper::Selector::parse("input[name=csrf]").unwrap();
+        doc.select(&sel).next().and_then(|e| e.value().attr("value")).unwrap_or("").to_owned()
     }
 
     /// The body parsed as JSON.

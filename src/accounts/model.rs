@@ -57,6 +57,26 @@ pub struct User {
     pub created_at: NaiveDateTime,
     /// Last change.
     pub updated_at: NaiveDateTime,
+    /// Consecutive failed logins.
+    pub failed_logins: i32,
+    /// No password is checked before this time.
+    pub login_blocked_until: Option<NaiveDateTime>,
+}
+
+impl User {
+    /// The role, parsed.
+    pub fn role(&self) -> Role {
+        match self.role.as_str() {
+            "administrator" => Role::Administrator,
+            "organisation_manager" => Role::OrganisationManager,
+            _ => Role::Professional,
+        }
+    }
+
+    /// "Prénom Nom".
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.given_name, self.family_name)
+    }
 }
 
 /// What `create_user` needs.

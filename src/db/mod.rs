@@ -186,6 +186,8 @@ pub struct Db {
 impl Db {
     /// Opens a pool and checks that one connection can be made, with a clear error if not.
     pub fn connect(target: &DbTarget, pool_size: u32) -> anyhow::Result<Self> {
+        // OpenSSL without its exit-time cleanup, before libpq initialises it (see main.rs).
+        openssl_sys::init();
         let manager = Manager { target: target.clone() };
         // Open one connection first: r2d2 would otherwise retry until its timeout and
         // report only "timed out waiting for connection".

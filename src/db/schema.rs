@@ -15,8 +15,24 @@ diesel::table! {
         last_login_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        failed_logins -> Integer,
+        login_blocked_until -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        csrf_token -> Text,
+        expires_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
 
 diesel::table! {
     journal_entries (id) {
@@ -77,4 +93,4 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(users, journal_entries, journal_head, job_leases, mail_outbox);
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, journal_entries, journal_head, job_leases, mail_outbox);

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 pub use chain::GENESIS_HASH;
 pub use key::JournalKey;
-pub use model::{JournalEntry, count, list_for_object, record};
+pub use model::{JournalEntry, count, list_all, list_for_object, record};
 pub use verify::{Problem, VerifyReport, verify};
 
 /// What was done.

@@ -147,6 +147,11 @@ pub fn list_for_object(conn: &mut DbConn, kind: &str, id: &str, limit: i64) -> Q
         .load(conn)
 }
 
+/// Every entry in chain order (tests and small exports; use `list_after` pages for more).
+pub fn list_all(conn: &mut DbConn) -> QueryResult<Vec<JournalEntry>> {
+    list_after(conn, 0, i64::MAX)
+}
+
 /// A page of entries after `after_id`, in chain order.
 pub(super) fn list_after(conn: &mut DbConn, after_id: i64, limit: i64) -> QueryResult<Vec<JournalEntry>> {
     journal_entries::table

@@ -12,7 +12,7 @@ use std::time::Duration;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{Message, SmtpTransport, Transport};
 
-pub use model::{NewMail, OutboxMail, count_by_status, enqueue, find, list_recent};
+pub use model::{NewMail, OutboxMail, count_by_status, enqueue, find, list_recent, status_label};
 
 use crate::app::AppState;
 use crate::jobs::{Job, JobReport};

@@ -45,6 +45,23 @@ pub struct OutboxMail {
     pub updated_at: NaiveDateTime,
 }
 
+impl OutboxMail {
+    /// The state in French, for the back office.
+    pub fn status_label(&self) -> &'static str {
+        status_label(&self.status)
+    }
+}
+
+/// A status in French, for the back office.
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "pending" => "En attente d'envoi",
+        "sent" => "Envoyé",
+        "written" => "Déposé dans la boîte d'envoi locale",
+        _ => "Inconnu",
+    }
+}
+
 /// Queues a message; call it in the transaction of the action that sends it.
 pub fn enqueue(conn: &mut DbConn, mail: &NewMail, now: NaiveDateTime) -> QueryResult<i64> {
     diesel::insert_into(mail_outbox::table)

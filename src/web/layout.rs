@@ -6,6 +6,7 @@ use std::sync::Arc;
 use askama::Template;
 use askama_web::WebTemplate;
 
+use super::session::Viewer;
 use crate::app::AppState;
 use crate::config::Config;
 
@@ -43,11 +44,13 @@ pub struct Layout {
     pub current: Option<&'static str>,
     /// The page's own title (before the portal's name).
     pub title: String,
+    /// Who is asking (header: name, logout, back office link).
+    pub viewer: Viewer,
 }
 
 impl Layout {
     /// The layout of a page titled `title`.
-    pub fn new(state: &AppState, current: Option<&'static str>, title: &str) -> Self {
+    pub fn new(state: &AppState, viewer: &Viewer, current: Option<&'static str>, title: &str) -> Self {
         Self {
             config: state.config.clone(),
             css_url: state.assets.url("atomes.css"),
@@ -55,7 +58,23 @@ impl Layout {
             icon_url: state.assets.url("favicon.svg"),
             current,
             title: title.to_owned(),
+            viewer: viewer.clone(),
         }
+    }
+
+    /// "Prénom Nom" of the logged-in account, if any.
+    pub fn user_name(&self) -> Option<String> {
+        self.viewer.0.as_ref().map(|c| c.user.display_name())
+    }
+
+    /// Whether the logged-in account is an administrator.
+    pub fn is_admin(&self) -> bool {
+        self.viewer.0.as_ref().is_some_and(|c| c.user.role() == crate::accounts::Role::Administrator)
+    }
+
+    /// The CSRF token for the header's logout form.
+    pub fn csrf(&self) -> &str {
+        self.viewer.csrf().unwrap_or("")
     }
 
     /// The navigation links.

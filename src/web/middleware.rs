@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 use super::error::{ErrorKind, OwnBody, RETRY_AFTER_SECS, code, describe};
 use super::layout::{ErrorPage, Layout};
+use super::session::Viewer;
 use crate::app::AppState;
 
 /// The request id and the client address, computed once per request.
@@ -118,6 +119,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     let path = req.uri().path();
     let is_api = path == "/api" || path.starts_with("/api/") || path == "/fhir" || path.starts_with("/fhir/");
     let request_id = req.extensions().get::<RequestMeta>().map(|m| m.id.clone());
+    let viewer = req.extensions().get::<Viewer>().cloned().unwrap_or_default();
     let res = next.run(req).await;
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) || res.extensions().get::<OwnBody>().is_some() {
@@ -137,7 +139,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
         (status, axum::Json(body)).into_response()
     } else {
         let page = ErrorPage {
-            layout: Layout::new(&state, None, title),
+            layout: Layout::new(&state, &viewer, None, title),
             status: status.as_u16(),
             title,
             text,

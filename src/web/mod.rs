@@ -1,5 +1,7 @@
 //! The web layer: router, middleware, error pages, extractors and page structs.
 
+mod account;
+mod admin;
 pub mod assets;
 pub mod error;
 pub mod extract;
@@ -8,6 +10,7 @@ pub mod layout;
 pub mod middleware;
 mod pages;
 pub mod router;
+pub mod session;
 
 use std::net::SocketAddr;
 
@@ -31,9 +34,11 @@ pub fn app(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(from_fn_with_state(state.clone(), middleware::request_meta))
                 .layer(from_fn_with_state(state.clone(), middleware::security_headers))
+                .layer(from_fn_with_state(state.clone(), session::load_session))
                 .layer(from_fn_with_state(state.clone(), middleware::render_errors))
                 .layer(CatchPanicLayer::new())
                 .layer(from_fn(middleware::allowed_methods))
+                .layer(from_fn(session::same_origin))
                 .layer(RequestBodyLimitLayer::new(limit))
                 .layer(DefaultBodyLimit::max(limit))
                 .layer(CompressionLayer::new()),

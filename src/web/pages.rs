@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::routing::{MethodRouter, get};
 
 use super::layout::{Layout, NAV};
+use super::session::Viewer;
 use crate::app::AppState;
 use crate::terms::{LegalDoc, Rendered};
 
@@ -17,8 +18,8 @@ pub struct HomePage {
 }
 
 /// `GET /`.
-pub async fn home(State(state): State<AppState>) -> HomePage {
-    HomePage { layout: Layout::new(&state, None, "Accueil") }
+pub async fn home(State(state): State<AppState>, viewer: Viewer) -> HomePage {
+    HomePage { layout: Layout::new(&state, &viewer, None, "Accueil") }
 }
 
 /// A service that is announced but not open yet.
@@ -49,12 +50,12 @@ fn purpose(key: &str) -> &'static str {
 
 /// The route of a service announced in the navigation but not open yet.
 pub fn soon_route(key: &'static str) -> MethodRouter<AppState> {
-    get(move |State(state): State<AppState>| async move { soon(&state, key) })
+    get(move |State(state): State<AppState>, viewer: Viewer| async move { soon(&state, &viewer, key) })
 }
 
-fn soon(state: &AppState, key: &'static str) -> SoonPage {
+fn soon(state: &AppState, viewer: &Viewer, key: &'static str) -> SoonPage {
     let heading = NAV.iter().find(|n| n.key == key).map_or("Service", |n| n.label);
-    SoonPage { layout: Layout::new(state, Some(key), heading), heading, purpose: purpose(key) }
+    SoonPage { layout: Layout::new(state, viewer, Some(key), heading), heading, purpose: purpose(key) }
 }
 
 /// A legal document rendered from Markdown.
@@ -65,19 +66,19 @@ pub struct LegalPage {
     doc: &'static Rendered,
 }
 
-fn legal(state: &AppState, doc: LegalDoc) -> LegalPage {
+fn legal(state: &AppState, viewer: &Viewer, doc: LegalDoc) -> LegalPage {
     let doc = doc.rendered();
-    LegalPage { layout: Layout::new(state, None, &doc.title), doc }
+    LegalPage { layout: Layout::new(state, viewer, None, &doc.title), doc }
 }
 
 /// `GET /cgu`.
-pub async fn terms(State(state): State<AppState>) -> LegalPage {
-    legal(&state, LegalDoc::Terms)
+pub async fn terms(State(state): State<AppState>, viewer: Viewer) -> LegalPage {
+    legal(&state, &viewer, LegalDoc::Terms)
 }
 
 /// `GET /donnees-personnelles`.
-pub async fn privacy(State(state): State<AppState>) -> LegalPage {
-    legal(&state, LegalDoc::Privacy)
+pub async fn privacy(State(state): State<AppState>, viewer: Viewer) -> LegalPage {
+    legal(&state, &viewer, LegalDoc::Privacy)
 }
 
 /// The legal notice, built from the configuration (publisher, host: CGU §8.4).
@@ -88,8 +89,8 @@ pub struct LegalNoticePage {
 }
 
 /// `GET /mentions-legales`.
-pub async fn legal_notice(State(state): State<AppState>) -> LegalNoticePage {
-    LegalNoticePage { layout: Layout::new(&state, None, "Mentions légales") }
+pub async fn legal_notice(State(state): State<AppState>, viewer: Viewer) -> LegalNoticePage {
+    LegalNoticePage { layout: Layout::new(&state, &viewer, None, "Mentions légales") }
 }
 
 /// The accessibility statement (RGAA).
@@ -100,6 +101,6 @@ pub struct AccessibilityPage {
 }
 
 /// `GET /accessibilite`.
-pub async fn accessibility(State(state): State<AppState>) -> AccessibilityPage {
-    AccessibilityPage { layout: Layout::new(&state, None, "Accessibilité") }
+pub async fn accessibility(State(state): State<AppState>, viewer: Viewer) -> AccessibilityPage {
+    AccessibilityPage { layout: Layout::new(&state, &viewer, None, "Accessibilité") }
 }

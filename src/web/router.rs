@@ -1,14 +1,14 @@
 //! Every URL of the portal, grouped by audience.
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
-use super::{assets, health, pages};
+use super::{account, admin, assets, health, pages};
 use crate::app::AppState;
 
 /// The public router (the metrics listener has its own, see [`metrics_router`]).
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(public()).merge(operations()).nest("/api", api())
+    Router::new().merge(public()).merge(account()).merge(admin()).merge(operations()).nest("/api", api())
 }
 
 /// Visitors: home, services, legal pages (CGU-1: always consultable), static files.
@@ -26,6 +26,22 @@ fn public() -> Router<AppState> {
         .route("/mentions-legales", get(pages::legal_notice))
         .route("/accessibilite", get(pages::accessibility))
         .route("/static/{hash}/{name}", get(assets::serve))
+}
+
+/// Login, logout and the password change (any account).
+fn account() -> Router<AppState> {
+    Router::new()
+        .route("/connexion", get(account::login_page).post(account::login_submit))
+        .route("/deconnexion", post(account::logout))
+        .route("/compte/mot-de-passe", get(account::password_page).post(account::password_submit))
+}
+
+/// The back office: administrators only (the `AdminUser` extractor on every handler).
+fn admin() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(admin::dashboard))
+        .route("/admin/courriels", get(admin::outbox))
+        .route("/admin/courriels/{id}", get(admin::mail))
 }
 
 /// Probes for load balancers and orchestrators; metrics only with the token.
