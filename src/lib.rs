@@ -5,6 +5,7 @@
 //! - [`config`], [`app`] — typed configuration and the shared application state.
 //! - [`clock`] — the injectable clock.
 //! - [`db`] — SQLite or PostgreSQL behind one Diesel connection type, migrations.
+//! - [`directory`] — the directory of the regional offer: FINESS parsers, reprojection (SPEC DIR).
 //! - [`web`] — router, middleware, error pages, extractors, page structs.
 //! - [`journal`] — the tamper-evident access journal (SPEC JNL).
 //! - [`accounts`] — accounts and their credentials (SPEC ACC).
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod directory;
 pub mod jobs;
 pub mod journal;
 pub mod mail;
