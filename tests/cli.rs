@@ -155,3 +155,50 @@ fn unknown_job_lists_the_known_ones() {
     let o = atomes(dir.path(), &db.url, &["jobs", "run-once", "mail-outbox"]).output().unwrap();
     assert!(o.status.success(), "{}", text(&o));
 }
+
+/// Runs `atomes demo` in `dir` until it serves, then stops it; returns what it printed.
+fn run_demo(dir: &std::path::Path) -> String {
+    use std::io::{BufRead, BufReader};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atomes"))
+        .current_dir(dir)
+        .env_clear()
+        .env("ATOMES_LOG", "warn")
+        .args(["--listen", &format!("127.0.0.1:{port}"), "demo"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = String::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        out.push_str(&line);
+        out.push('\n');
+        if line.contains("Ctrl-C") {
+            break;
+        }
+    }
+    // It answers, in French.
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    use std::io::{Read, Write};
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut page = String::new();
+    stream.read_to_string(&mut page).unwrap();
+    assert!(page.starts_with("HTTP/1.1 200") && page.contains("<html lang=\"fr\">"), "{page}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    out
+}
+
+#[test]
+fn demo_seeds_an_administrator_once_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = run_demo(dir.path());
+    assert!(first.contains("mot de passe à usage unique"), "{first}");
+    assert!(dir.path().join("atomes-data/atomes.db").exists());
+    assert!(dir.path().join("atomes-data/journal.key").exists());
+    let second = run_demo(dir.path());
+    assert!(second.contains("existantes conservées"), "{second}");
+    assert!(!second.contains("usage unique"), "no new password: {second}");
+}
