@@ -57,6 +57,57 @@ enum Command {
     /// Periodic jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// The directory of the regional offer.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DirectoryCommand {
+    /// Import a public file: idempotent, all-or-nothing, with a report of rejected records.
+    Import {
+        /// `finess-csv` (etalab extract) or `finess-json` (FINESS+ structures flow).
+        #[arg(long)]
+        format: ImportFormat,
+        /// Only these INSEE départements (comma-separated: 92,95,2A,971).
+        #[arg(long, value_delimiter = ',')]
+        departements: Vec<String>,
+        /// Only these INSEE communes (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        communes: Vec<String>,
+        /// `full` closes the records the file lacks (default for finess-csv, the stock
+        /// extract); `delta` leaves them (default for finess-json, the daily flow).
+        #[arg(long)]
+        mode: Option<ImportModeArg>,
+        /// Accept a full extract that closes more than 20 % of the records in scope.
+        #[arg(long)]
+        allow_mass_closing: bool,
+        /// The file.
+        file: PathBuf,
+    },
+    /// Load NOS code systems (FHIR CodeSystem JSON); without files, the copies shipped with Atomes.
+    Nomenclatures {
+        /// CodeSystem files.
+        files: Vec<PathBuf>,
+    },
+}
+
+/// `--mode` of `atomes directory import`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ImportModeArg {
+    /// A full extract.
+    Full,
+    /// A delta.
+    Delta,
+}
+
+/// Formats `atomes directory import` reads.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ImportFormat {
+    /// The etalab FINESS CSV extract.
+    FinessCsv,
+    /// The FINESS+ JSON structures flow.
+    FinessJson,
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +166,26 @@ pub fn run() -> anyhow::Result<i32> {
         }
         Command::Journal(JournalCommand::Verify) => verify(&open(config, false)?),
         Command::Jobs(JobsCommand::RunOnce { name }) => run_job(&open(config, true)?, &name),
+        Command::Directory(DirectoryCommand::Import {
+            format,
+            departements,
+            communes,
+            mode,
+            allow_mass_closing,
+            file,
+        }) => {
+            use crate::directory::import::{Mode, Scope};
+            let scope = Scope { departements, communes };
+            let full = Mode::Full { max_closing_share: if allow_mass_closing { 1.0 } else { 0.2 } };
+            let mode = match (mode, format) {
+                (Some(ImportModeArg::Full), _) | (None, ImportFormat::FinessCsv) => full,
+                (Some(ImportModeArg::Delta), _) | (None, ImportFormat::FinessJson) => Mode::Delta,
+            };
+            directory_import(&open(config, true)?, format, &file, &scope, mode)
+        }
+        Command::Directory(DirectoryCommand::Nomenclatures { files }) => {
+            load_nomenclatures(&open(config, true)?, &files)
+        }
         Command::Jobs(JobsCommand::List) => {
             for job in crate::jobs::all() {
                 println!("{}\tevery {}s", job.name(), job.interval().as_secs());
@@ -145,7 +216,99 @@ fn open(config: Config, migrate: bool) -> anyhow::Result<AppState> {
             tracing::info!(migration = %m, "migration applied");
         }
     }
-    AppState::new(config, db, Arc::new(SystemClock))
+    let state = AppState::new(config, db, Arc::new(SystemClock))?;
+    if migrate {
+        seed_nomenclatures(&state)?;
+    }
+    Ok(state)
+}
+
+/// Loads the shipped nomenclatures into an empty table (first start).
+fn seed_nomenclatures(state: &AppState) -> anyhow::Result<()> {
+    use crate::directory::nomenclature;
+    let mut conn = state.db.get()?;
+    let empty = nomenclature::labels(&mut conn, nomenclature::CATEGORY_SYSTEM)?.is_empty();
+    if empty {
+        let now = state.clock.now_naive();
+        let n = db::write_tx(&mut conn, |c| nomenclature::load_embedded(c, now))?;
+        tracing::info!(codes = n, "nomenclatures loaded");
+    }
+    Ok(())
+}
+
+fn load_nomenclatures(state: &AppState, files: &[PathBuf]) -> anyhow::Result<i32> {
+    use crate::directory::nomenclature;
+    let now = state.clock.now_naive();
+    let mut conn = state.db.get()?;
+    if files.is_empty() {
+        let n = db::write_tx(&mut conn, |c| nomenclature::load_embedded(c, now))?;
+        println!("{n} codes loaded from the nomenclatures shipped with Atomes");
+        return Ok(0);
+    }
+    let today = now.date().to_string();
+    let mut all = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).with_context(|| format!("{}", f.display()))?;
+        let codes =
+            nomenclature::parse_code_system(&text, &today).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        all.extend(codes);
+    }
+    let n = db::write_tx(&mut conn, |c| nomenclature::upsert_codes(c, &all, now))?;
+    println!("{n} codes loaded from {} file(s)", files.len());
+    Ok(0)
+}
+
+fn directory_import(
+    state: &AppState,
+    format: ImportFormat,
+    file: &std::path::Path,
+    scope: &crate::directory::import::Scope,
+    mode: crate::directory::import::Mode,
+) -> anyhow::Result<i32> {
+    use crate::directory::{finess_csv, finess_json, import};
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let shown = file.display();
+    let (format_name, establishments, rejected) = match format {
+        ImportFormat::FinessCsv => {
+            let parsed = finess_csv::parse_bytes(&bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+            ("finess-csv", parsed.establishments, parsed.rejected)
+        }
+        ImportFormat::FinessJson => {
+            let parsed = finess_json::parse_slice(&bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+            ("finess-json", parsed.establishments, parsed.rejected)
+        }
+    };
+    let bar = indicatif::ProgressBar::new(establishments.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar.set_message("import");
+    let ctx = state.system_context();
+    let name = file.file_name().map_or_else(|| shown.to_string(), |n| n.to_string_lossy().into_owned());
+    let mut conn = state.db.get()?;
+    let request = import::ImportRequest { format: format_name, file_name: &name, scope, mode };
+    let report = import::import_finess(&mut conn, &ctx, &request, &establishments, rejected, &|n| bar.set_position(n))
+        .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    bar.finish_and_clear();
+    println!(
+        "import #{}: {} created, {} updated, {} unchanged, {} closed, {} outside the scope, {} rejected",
+        report.import_id,
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.closed,
+        report.skipped,
+        report.rejected.len()
+    );
+    for r in report.rejected.iter().take(50) {
+        println!("  rejected: {shown}: {r}");
+    }
+    if report.rejected.len() > 50 {
+        println!("  … and {} more (see the import history)", report.rejected.len() - 50);
+    }
+    Ok(0)
 }
 
 fn migrate(config: Config) -> anyhow::Result<i32> {
@@ -169,11 +332,14 @@ fn serve(state: AppState, announce: bool) -> anyhow::Result<i32> {
             let _ = tx.send(true);
         });
         crate::jobs::spawn_scheduler(state.clone(), node_id(), rx.clone());
-        if announce {
-            println!("Le portail de démonstration est ouvert : {}", state.config.public_url);
-            println!("(Ctrl-C pour l'arrêter ; les données restent dans {})", state.config.data_dir.display());
-        }
-        crate::web::serve(state, rx).await
+        let (url, data_dir) = (state.config.public_url.clone(), state.config.data_dir.clone());
+        crate::web::serve(state, rx, move || {
+            if announce {
+                println!("Le portail de démonstration est ouvert : {url}");
+                println!("(Ctrl-C pour l'arrêter ; les données restent dans {})", data_dir.display());
+            }
+        })
+        .await
     })?;
     Ok(0)
 }

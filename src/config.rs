@@ -265,11 +265,18 @@ impl Config {
         Ok(config)
     }
 
-    /// When only the data directory was moved, the default SQLite file moves with it.
+    /// When only the data directory was moved, the default SQLite file moves with it; when
+    /// only the listen address was, the public URL follows it.
     fn derive_defaults(&mut self, overrides: &Overrides, env: &[(String, String)]) {
+        let defaults = Config::default();
+        if self.public_url == defaults.public_url && self.listen != defaults.listen {
+            if let Ok(url) = url::Url::parse(&format!("http://{}", self.listen)) {
+                self.public_url = url;
+            }
+        }
         let url_set = overrides.database_url.is_some()
             || env.iter().any(|(k, _)| k == "ATOMES_DATABASE_URL")
-            || self.database_url != Config::default().database_url;
+            || self.database_url != defaults.database_url;
         if !url_set {
             let path = self.data_dir.join("atomes.db");
             self.database_url = Secret::new(format!("sqlite://{}", path.display()));

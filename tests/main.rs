@@ -8,6 +8,7 @@ mod account;
 mod admin;
 mod cli;
 mod db;
+mod directory;
 mod jobs;
 mod journal;
 mod mail;

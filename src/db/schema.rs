@@ -93,4 +93,101 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, journal_entries, journal_head, job_leases, mail_outbox);
+diesel::table! {
+    nomenclature_codes (system, code) {
+        system -> Text,
+        code -> Text,
+        label -> Text,
+        retired -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dir_organizations (id) {
+        id -> BigInt,
+        source -> Text,
+        source_key -> Text,
+        name -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dir_sites (id) {
+        id -> BigInt,
+        organization_id -> Nullable<BigInt>,
+        source -> Text,
+        source_key -> Text,
+        finess_et -> Nullable<Text>,
+        finess_ej -> Nullable<Text>,
+        name -> Text,
+        long_name -> Nullable<Text>,
+        category_system -> Nullable<Text>,
+        category_code -> Nullable<Text>,
+        category_label -> Nullable<Text>,
+        address_line -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        city -> Nullable<Text>,
+        commune_insee -> Nullable<Text>,
+        departement -> Nullable<Text>,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        phone -> Nullable<Text>,
+        siret -> Nullable<Text>,
+        status -> Text,
+        opened_on -> Nullable<Date>,
+        closed_on -> Nullable<Date>,
+        source_updated_on -> Nullable<Date>,
+        content_hash -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dir_changes (id) {
+        id -> BigInt,
+        entity_type -> Text,
+        entity_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dir_imports (id) {
+        id -> BigInt,
+        format -> Text,
+        file_name -> Text,
+        scope -> Nullable<Text>,
+        actor_id -> Nullable<BigInt>,
+        created_count -> Integer,
+        updated_count -> Integer,
+        unchanged_count -> Integer,
+        closed_count -> Integer,
+        skipped_count -> Integer,
+        rejected_count -> Integer,
+        report -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(dir_sites -> dir_organizations (organization_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    journal_entries,
+    journal_head,
+    job_leases,
+    mail_outbox,
+    nomenclature_codes,
+    dir_organizations,
+    dir_sites,
+    dir_changes,
+    dir_imports,
+);

@@ -48,7 +48,12 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves the portal (and the metrics listener, if configured) until Ctrl-C or SIGTERM;
 /// requests in flight are allowed to finish.
-pub async fn serve(state: AppState, shutdown: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
+/// `on_ready` runs once the listeners are bound (the demo prints its address then).
+pub async fn serve(
+    state: AppState,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    on_ready: impl FnOnce(),
+) -> anyhow::Result<()> {
     let addr = state.config.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -69,6 +74,7 @@ pub async fn serve(state: AppState, shutdown: tokio::sync::watch::Receiver<bool>
         tracing::info!(%maddr, "metrics listening");
     }
     tracing::info!(%addr, "portal listening");
+    on_ready();
     let mut stop = shutdown;
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {

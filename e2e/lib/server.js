@@ -1,0 +1,118 @@
+// Starts the real `atomes` binary for a test file: a fresh SQLite data directory, an
+// administrator with a one-time password, `serve` on a free loopback port; stops it after.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const E2E_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The binary under test: $ATOMES_BIN, else ${CARGO_TARGET_DIR:-../target}/debug/atomes (relative to e2e/). */
+export const ATOMES_BIN = process.env.ATOMES_BIN
+  ? resolve(process.env.ATOMES_BIN) // absolute: the binary runs with the data dir as cwd
+  : resolve(E2E_DIR, process.env.CARGO_TARGET_DIR ?? '../target', 'debug', 'atomes');
+
+/** The administrator every test file gets. */
+export const ADMIN = {
+  email: 'admin@e2e.atomes.invalid',
+  givenName: 'Camille',
+  familyName: 'Testeuse',
+};
+
+// The binary rejects unknown ATOMES_* variables (ATOMES_BIN would be one) and would honour
+// ATOMES_DATABASE_URL & co: give it a clean environment with only the log filter.
+function childEnv() {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ATOMES_')));
+  return { ...env, ATOMES_LOG: 'warn' };
+}
+
+// Asks the kernel for a free port (a tiny race with other processes is acceptable here).
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/**
+ * Starts a portal. Returns { url, admin: { email, password }, stop() }.
+ * `admin.password` is the one-time password: the first login must change it.
+ */
+export async function startServer() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'atomes-e2e-'));
+  const common = ['--data-dir', dataDir];
+  // cwd = the data dir, so that no ./atomes.toml of the developer is picked up.
+  const opts = { cwd: dataDir, env: childEnv() };
+
+  // 1. The administrator, with a generated one-time password printed on stdout.
+  let stdout;
+  try {
+    ({ stdout } = await promisify(execFile)(
+      ATOMES_BIN,
+      [...common, 'admin', 'create-admin', '--email', ADMIN.email,
+        '--given-name', ADMIN.givenName, '--family-name', ADMIN.familyName],
+      opts,
+    ));
+  } catch (e) {
+    await rm(dataDir, { recursive: true, force: true });
+    if (e.code === 'ENOENT') {
+      throw new Error(`atomes binary not found at ${ATOMES_BIN}: build it (cargo build) or set ATOMES_BIN`);
+    }
+    throw new Error(`atomes admin create-admin failed: ${e.message}\n${e.stderr ?? ''}`);
+  }
+  const match = stdout.match(/One-time password \(shown once, to change at first login\): (\S+)/);
+  if (!match) throw new Error(`no one-time password in the output of create-admin:\n${stdout}`);
+
+  // 2. The server on a free port; its output is kept to explain a failure.
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(ATOMES_BIN, [...common, '--listen', `127.0.0.1:${port}`, 'serve'], {
+    ...opts,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const exited = new Promise((ok) => child.once('exit', (code, signal) => ok({ code, signal })));
+  let running = true;
+  exited.then(() => { running = false; });
+
+  async function stop() {
+    if (running) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  // 3. Ready when GET /readyz answers 200 "ready" (the database answers), within 30 s.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (!running) {
+      await stop();
+      throw new Error(`atomes serve exited before being ready:\n${log}`);
+    }
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.status === 200 && (await res.text()).trim() === 'ready') break;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`atomes serve not ready after 30 s:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  return { url, admin: { email: ADMIN.email, password: match[1] }, stop, log: () => log };
+}

@@ -1,0 +1,60 @@
+// Every public page: status, one h1, lang="fr", axe WCAG 2.1 AA, screenshot, and the skip link
+// reached with the keyboard.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { checkA11y, checkPageBasics, launchBrowser, newPage } from '../lib/browser.js';
+import { startServer } from '../lib/server.js';
+
+// [path, screenshot name, expected status]
+const PAGES = [
+  ['/', 'accueil', 200],
+  ['/annuaire', 'annuaire', 200],
+  ['/actualites', 'actualites', 200],
+  ['/evenements', 'evenements', 200],
+  ['/adhesion', 'adhesion', 200],
+  ['/applications', 'applications', 200],
+  ['/contact', 'contact', 200],
+  ['/cgu', 'cgu', 200],
+  ['/donnees-personnelles', 'donnees-personnelles', 200],
+  ['/mentions-legales', 'mentions-legales', 200],
+  ['/accessibilite', 'accessibilite', 200],
+  ['/connexion', 'connexion', 200],
+  ['/cette-page-n-existe-pas', 'erreur-404', 404],
+];
+
+let server;
+let browser;
+let page;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  page = await newPage(browser);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+for (const [path, name, status] of PAGES) {
+  test(`public page ${path} (${status})`, async () => {
+    const res = await page.goto(server.url + path);
+    assert.equal(res.status(), status, `HTTP status of ${path}`);
+    await checkPageBasics(page);
+    await checkA11y(page, `public-${name}`);
+
+    // Keyboard: from a fresh load, the first Tab reaches the skip link, and activating it
+    // moves the focus to <main>.
+    await page.goto(server.url + path);
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => ({
+      text: document.activeElement.textContent.trim(),
+      href: document.activeElement.getAttribute('href'),
+    }));
+    assert.deepEqual(focused, { text: 'Aller au contenu', href: '#contenu' }, 'first Tab stop');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.tagName === 'MAIN');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'contenu');
+  });
+}

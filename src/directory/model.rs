@@ -1,0 +1,229 @@
+//! Directory rows: sites (establishments) and the change feed.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::{dir_changes, dir_sites};
+
+/// A site as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = dir_sites)]
+pub struct Site {
+    /// Id.
+    pub id: i64,
+    /// Its legal entity, when known.
+    pub organization_id: Option<i64>,
+    /// Where the record comes from: `finess`, `ror`, `annuaire`, `local`.
+    pub source: String,
+    /// Its key in that source (FINESS ET number, FHIR id).
+    pub source_key: String,
+    /// FINESS ET number.
+    pub finess_et: Option<String>,
+    /// FINESS EJ number of its legal entity.
+    pub finess_ej: Option<String>,
+    /// Short name.
+    pub name: String,
+    /// Long name.
+    pub long_name: Option<String>,
+    /// Category code system.
+    pub category_system: Option<String>,
+    /// Category code (TRE_R66 for FINESS).
+    pub category_code: Option<String>,
+    /// Category label as the source printed it.
+    pub category_label: Option<String>,
+    /// Street address.
+    pub address_line: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Town.
+    pub city: Option<String>,
+    /// INSEE commune code.
+    pub commune_insee: Option<String>,
+    /// INSEE département code (`92`, `2A`, `971`).
+    pub departement: Option<String>,
+    /// Latitude (WGS84).
+    pub lat: Option<f64>,
+    /// Longitude (WGS84).
+    pub lon: Option<f64>,
+    /// Switchboard telephone.
+    pub phone: Option<String>,
+    /// SIRET.
+    pub siret: Option<String>,
+    /// `active` or `closed`.
+    pub status: String,
+    /// Opening date.
+    pub opened_on: Option<NaiveDate>,
+    /// Closing date.
+    pub closed_on: Option<NaiveDate>,
+    /// Last change in the source.
+    pub source_updated_on: Option<NaiveDate>,
+    /// Digest of the source record.
+    pub content_hash: String,
+    /// Created here.
+    pub created_at: NaiveDateTime,
+    /// Last changed here.
+    pub updated_at: NaiveDateTime,
+}
+
+/// The columns an import writes.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = dir_sites, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub struct SiteValues {
+    /// See [`Site`].
+    pub source: String,
+    /// See [`Site`].
+    pub source_key: String,
+    /// See [`Site`].
+    pub finess_et: Option<String>,
+    /// See [`Site`].
+    pub finess_ej: Option<String>,
+    /// See [`Site`].
+    pub name: String,
+    /// See [`Site`].
+    pub long_name: Option<String>,
+    /// See [`Site`].
+    pub category_system: Option<String>,
+    /// See [`Site`].
+    pub category_code: Option<String>,
+    /// See [`Site`].
+    pub category_label: Option<String>,
+    /// See [`Site`].
+    pub address_line: Option<String>,
+    /// See [`Site`].
+    pub postal_code: Option<String>,
+    /// See [`Site`].
+    pub city: Option<String>,
+    /// See [`Site`].
+    pub commune_insee: Option<String>,
+    /// See [`Site`].
+    pub departement: Option<String>,
+    /// See [`Site`].
+    pub lat: Option<f64>,
+    /// See [`Site`].
+    pub lon: Option<f64>,
+    /// See [`Site`].
+    pub phone: Option<String>,
+    /// See [`Site`].
+    pub siret: Option<String>,
+    /// See [`Site`].
+    pub status: String,
+    /// See [`Site`].
+    pub opened_on: Option<NaiveDate>,
+    /// See [`Site`].
+    pub closed_on: Option<NaiveDate>,
+    /// See [`Site`].
+    pub source_updated_on: Option<NaiveDate>,
+    /// See [`Site`].
+    pub content_hash: String,
+    /// Last changed here.
+    pub updated_at: NaiveDateTime,
+}
+
+/// What an import needs to know of the sites already stored from one source.
+#[derive(Debug, Clone, Queryable)]
+pub struct StoredKey {
+    /// Id.
+    pub id: i64,
+    /// Key in the source.
+    pub source_key: String,
+    /// Digest of the stored record.
+    pub content_hash: String,
+    /// `active` or `closed`.
+    pub status: String,
+    /// INSEE département.
+    pub departement: Option<String>,
+    /// INSEE commune.
+    pub commune_insee: Option<String>,
+}
+
+/// The stored keys of one source.
+pub fn list_keys(conn: &mut DbConn, source: &str) -> QueryResult<Vec<StoredKey>> {
+    dir_sites::table
+        .filter(dir_sites::source.eq(source))
+        .select((
+            dir_sites::id,
+            dir_sites::source_key,
+            dir_sites::content_hash,
+            dir_sites::status,
+            dir_sites::departement,
+            dir_sites::commune_insee,
+        ))
+        .load(conn)
+}
+
+/// Inserts new sites; returns their ids.
+pub fn insert_sites(conn: &mut DbConn, rows: &[SiteValues], now: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    // One statement per few hundred rows: under SQLite's bound-parameter limit (32,766).
+    for chunk in rows.chunks(500) {
+        let values: Vec<_> = chunk.iter().map(|r| (r, dir_sites::created_at.eq(now))).collect();
+        let q = diesel::insert_into(dir_sites::table).values(values);
+        // Multi-row INSERT is backend-specific in Diesel's types.
+        let mut got: Vec<i64> = match conn {
+            DbConn::Pg(c) => q.returning(dir_sites::id).get_results(c)?,
+            DbConn::Sqlite(c) => q.returning(dir_sites::id).get_results(c)?,
+        };
+        ids.append(&mut got);
+    }
+    Ok(ids)
+}
+
+/// Rewrites a changed site.
+pub fn update_site(conn: &mut DbConn, id: i64, row: &SiteValues) -> QueryResult<()> {
+    diesel::update(dir_sites::table.find(id)).set(row).execute(conn)?;
+    Ok(())
+}
+
+/// Marks sites closed (they vanished from their source): kept, never deleted.
+pub fn close_sites(conn: &mut DbConn, ids: &[i64], now: NaiveDateTime) -> QueryResult<()> {
+    for chunk in ids.chunks(500) {
+        diesel::update(dir_sites::table.filter(dir_sites::id.eq_any(chunk)))
+            .set((dir_sites::status.eq("closed"), dir_sites::closed_on.eq(now.date()), dir_sites::updated_at.eq(now)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Appends changed site ids to the change feed read by the search indexers.
+pub fn feed_changes(conn: &mut DbConn, site_ids: &[i64], now: NaiveDateTime) -> QueryResult<()> {
+    for chunk in site_ids.chunks(1000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|id| {
+                (dir_changes::entity_type.eq("site"), dir_changes::entity_id.eq(*id), dir_changes::created_at.eq(now))
+            })
+            .collect();
+        let q = diesel::insert_into(dir_changes::table).values(rows);
+        match conn {
+            DbConn::Pg(c) => q.execute(c)?,
+            DbConn::Sqlite(c) => q.execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+/// One site by id.
+pub fn find_site(conn: &mut DbConn, id: i64) -> QueryResult<Option<Site>> {
+    dir_sites::table.find(id).select(Site::as_select()).first(conn).optional()
+}
+
+/// One site by source key.
+pub fn find_site_by_key(conn: &mut DbConn, source: &str, key: &str) -> QueryResult<Option<Site>> {
+    dir_sites::table
+        .filter(dir_sites::source.eq(source))
+        .filter(dir_sites::source_key.eq(key))
+        .select(Site::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Number of sites per status.
+pub fn count_sites(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
+    dir_sites::table.filter(dir_sites::status.eq(status)).count().get_result(conn)
+}
+
+/// Number of entries in the change feed.
+pub fn count_changes(conn: &mut DbConn) -> QueryResult<i64> {
+    dir_changes::table.count().get_result(conn)
+}
