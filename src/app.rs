@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::directory::search::SearchIndex;
 use crate::journal::{AccessContext, JournalKey};
 use crate::ops::Metrics;
 use crate::web::assets::Assets;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Static files, compressed once.
     pub assets: Arc<Assets>,
+    /// This node's directory search index.
+    pub search: Arc<SearchIndex>,
 }
 
 impl AppState {
@@ -35,11 +38,12 @@ impl AppState {
         };
         Ok(Self {
             db,
-            config: Arc::new(config),
             clock,
             journal_key: Arc::new(journal_key),
             metrics: Arc::new(Metrics::new()),
             assets: Arc::new(Assets::load()),
+            search: Arc::new(SearchIndex::open(&config.data_dir.join("index"))?),
+            config: Arc::new(config),
         })
     }
 

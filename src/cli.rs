@@ -85,6 +85,8 @@ enum DirectoryCommand {
         /// The file.
         file: PathBuf,
     },
+    /// Rebuild this node's search index from the database (stop `serve` on this data directory first).
+    Reindex,
     /// Load NOS code systems (FHIR CodeSystem JSON); without files, the copies shipped with Atomes.
     Nomenclatures {
         /// CodeSystem files.
@@ -182,6 +184,13 @@ pub fn run() -> anyhow::Result<i32> {
                 (Some(ImportModeArg::Delta), _) | (None, ImportFormat::FinessJson) => Mode::Delta,
             };
             directory_import(&open(config, true)?, format, &file, &scope, mode)
+        }
+        Command::Directory(DirectoryCommand::Reindex) => {
+            let state = open(config, true)?;
+            let started = std::time::Instant::now();
+            let n = state.search.rebuild(&mut *state.db.get()?)?;
+            println!("search index rebuilt: {n} documents in {:.1} s", started.elapsed().as_secs_f64());
+            Ok(0)
         }
         Command::Directory(DirectoryCommand::Nomenclatures { files }) => {
             load_nomenclatures(&open(config, true)?, &files)

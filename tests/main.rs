@@ -12,4 +12,5 @@ mod directory;
 mod jobs;
 mod journal;
 mod mail;
+mod search;
 mod web;

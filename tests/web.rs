@@ -75,7 +75,7 @@ async fn home_page_is_french_and_accessible_in_structure() {
 #[tokio::test]
 async fn announced_services_say_they_are_coming_and_mark_the_current_link() {
     let app = TestApp::new();
-    for (path, label) in [("/annuaire", "Annuaire"), ("/evenements", "Évènements"), ("/contact", "Contact")] {
+    for (path, label) in [("/actualites", "Actualités"), ("/evenements", "Évènements"), ("/contact", "Contact")] {
         let r = app.get(path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
         assert_eq!(r.texts("h1"), vec![label]);

@@ -14,3 +14,32 @@ pub mod geo;
 pub mod import;
 pub mod model;
 pub mod nomenclature;
+pub mod search;
+
+use std::time::Duration;
+
+use crate::app::AppState;
+use crate::jobs::{Job, JobReport};
+
+/// Keeps this node's search index in step with the change feed (every node, no lease).
+pub struct IndexSyncJob;
+
+impl Job for IndexSyncJob {
+    fn name(&self) -> &'static str {
+        "directory-index"
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_secs(5)
+    }
+
+    fn per_node(&self) -> bool {
+        true
+    }
+
+    fn run(&self, state: &AppState) -> anyhow::Result<JobReport> {
+        let mut conn = state.db.get()?;
+        let n = state.search.sync(&mut conn)?;
+        Ok(JobReport { done: n, failed: 0, detail: format!("{} documents", state.search.num_docs()) })
+    }
+}

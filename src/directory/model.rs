@@ -227,3 +227,55 @@ pub fn count_sites(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
 pub fn count_changes(conn: &mut DbConn) -> QueryResult<i64> {
     dir_changes::table.count().get_result(conn)
 }
+
+/// A place to search around: a commune, from the sites the directory holds there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    /// Town name as the sources print it.
+    pub name: String,
+    /// INSEE code.
+    pub insee: String,
+    /// Latitude of the centre of its sites.
+    pub lat: f64,
+    /// Longitude of the centre of its sites.
+    pub lon: f64,
+}
+
+/// Finds a commune by postal code or name (accents and case ignored), from the geolocated
+/// sites of the directory; the commune with the most sites wins.
+pub fn find_place(conn: &mut DbConn, input: &str) -> QueryResult<Option<Place>> {
+    use diesel::dsl::{avg, count_star};
+    let input = input.trim();
+    let mut q = dir_sites::table
+        .filter(dir_sites::lat.is_not_null())
+        .filter(dir_sites::commune_insee.is_not_null())
+        .group_by((dir_sites::commune_insee, dir_sites::city))
+        .select((dir_sites::commune_insee, dir_sites::city, avg(dir_sites::lat), avg(dir_sites::lon), count_star()))
+        .order(count_star().desc())
+        .limit(1)
+        .into_boxed();
+    if input.len() == 5 && input.bytes().all(|b| b.is_ascii_digit()) {
+        q = q.filter(dir_sites::postal_code.eq(input.to_owned()).or(dir_sites::commune_insee.eq(input.to_owned())));
+    } else {
+        let folded = crate::directory::search::text::fold_words(input).join(" ").to_uppercase();
+        if folded.is_empty() {
+            return Ok(None);
+        }
+        q = q.filter(dir_sites::city.like(format!("{folded}%")));
+    }
+    type Row = (Option<String>, Option<String>, Option<f64>, Option<f64>, i64);
+    let row: Option<Row> = q.first(conn).optional()?;
+    Ok(row.and_then(|(insee, city, lat, lon, _)| {
+        Some(Place { name: city.unwrap_or_default(), insee: insee?, lat: lat?, lon: lon? })
+    }))
+}
+
+/// Town names of INSEE codes, for facets.
+pub fn commune_names(conn: &mut DbConn, codes: &[String]) -> QueryResult<std::collections::HashMap<String, String>> {
+    let rows: Vec<(Option<String>, Option<String>)> = dir_sites::table
+        .filter(dir_sites::commune_insee.eq_any(codes))
+        .select((dir_sites::commune_insee, dir_sites::city))
+        .distinct()
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(c, n)| Some((c?, n?))).collect())
+}

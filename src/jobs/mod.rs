@@ -21,6 +21,11 @@ pub trait Job: Send + Sync + 'static {
     fn interval(&self) -> Duration;
     /// Does one pass of work; must be safe to run again at any time.
     fn run(&self, state: &AppState) -> anyhow::Result<JobReport>;
+    /// Whether every node runs it for itself (its own search index) instead of one node
+    /// holding a lease.
+    fn per_node(&self) -> bool {
+        false
+    }
 }
 
 /// What one run did, for the log and the lease row.
@@ -45,7 +50,7 @@ pub enum RunOutcome {
 
 /// The jobs this binary knows.
 pub fn all() -> Vec<Arc<dyn Job>> {
-    vec![Arc::new(crate::mail::OutboxJob)]
+    vec![Arc::new(crate::mail::OutboxJob), Arc::new(crate::directory::IndexSyncJob)]
 }
 
 /// Finds a job by name.
@@ -55,6 +60,11 @@ pub fn find(name: &str) -> Option<Arc<dyn Job>> {
 
 /// Runs a job once if its lease is free; blocking.
 pub fn run_once(state: &AppState, job: &dyn Job, holder: &str) -> anyhow::Result<RunOutcome> {
+    if job.per_node() {
+        let result = job.run(state);
+        state.metrics.job_runs(job.name(), result.is_ok());
+        return result.map(RunOutcome::Ran);
+    }
     let now = state.clock.now();
     let ttl = chrono::Duration::from_std(job.interval().max(Duration::from_secs(60)) * 5)?;
     let mut conn = state.db.get()?;

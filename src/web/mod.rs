@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 pub mod assets;
+mod directory;
 pub mod error;
 pub mod extract;
 mod health;

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::{account, admin, assets, health, pages};
+use super::{account, admin, assets, directory, health, pages};
 use crate::app::AppState;
 
 /// The public router (the metrics listener has its own, see [`metrics_router`]).
@@ -15,7 +15,7 @@ pub fn routes() -> Router<AppState> {
 fn public() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
-        .route("/annuaire", pages::soon_route("annuaire"))
+        .route("/annuaire", get(directory::search_page))
         .route("/actualites", pages::soon_route("actualites"))
         .route("/evenements", pages::soon_route("evenements"))
         .route("/adhesion", pages::soon_route("adhesion"))
@@ -52,9 +52,9 @@ fn operations() -> Router<AppState> {
         .route("/metrics", get(health::metrics_with_token))
 }
 
-/// The JSON API (its routes arrive with the directory and accounts issues).
+/// The JSON API.
 fn api() -> Router<AppState> {
-    Router::new()
+    Router::new().route("/directory/search", get(directory::search_api))
 }
 
 /// The private metrics listener (`metrics_listen`).

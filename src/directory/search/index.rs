@@ -1,0 +1,285 @@
+//! The index: schema, (re)building from the database, applying the change feed.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use tantivy::schema::{FAST, Field, INDEXED, STORED, STRING, Schema, TextFieldIndexing, TextOptions};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
+
+use super::text::{FRENCH, Synonyms, fold_words, french_analyzer};
+use crate::db::DbConn;
+use crate::db::schema::{dir_changes, dir_sites};
+use crate::directory::model::Site;
+
+/// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Memory given to the index writer.
+const WRITER_HEAP: usize = 64 * 1024 * 1024;
+
+/// The fields of the schema.
+#[derive(Clone, Copy)]
+pub(super) struct Fields {
+    pub id: Field,
+    pub name: Field,
+    pub category: Field,
+    pub keywords: Field,
+    pub place: Field,
+    pub category_code: Field,
+    pub departement: Field,
+    pub insee: Field,
+    pub lat: Field,
+    pub lon: Field,
+    pub age_min: Field,
+    pub age_max: Field,
+    pub card: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(FRENCH)
+            .set_index_option(tantivy::schema::IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        id: b.add_u64_field("id", INDEXED | FAST | STORED),
+        name: b.add_text_field("name", text.clone()),
+        category: b.add_text_field("category", text.clone()),
+        keywords: b.add_text_field("keywords", text.clone()),
+        place: b.add_text_field("place", text),
+        category_code: b.add_text_field("category_code", STRING | FAST),
+        departement: b.add_text_field("departement", STRING | FAST),
+        insee: b.add_text_field("insee", STRING | FAST),
+        lat: b.add_f64_field("lat", INDEXED | FAST),
+        lon: b.add_f64_field("lon", INDEXED | FAST),
+        age_min: b.add_i64_field("age_min", INDEXED | FAST),
+        age_max: b.add_i64_field("age_max", INDEXED | FAST),
+        card: b.add_text_field("card", STORED),
+    };
+    (b.build(), fields)
+}
+
+/// What a result shows, stored with the document so that a page of results needs no query to
+/// the database.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Card {
+    /// Site id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Category label.
+    pub category: Option<String>,
+    /// Street address.
+    pub address: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Town.
+    pub city: Option<String>,
+    /// Telephone.
+    pub phone: Option<String>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// Longitude.
+    pub lon: Option<f64>,
+}
+
+/// The commit payload: which schema and how far in the change feed the index is.
+#[derive(Debug, Serialize, Deserialize)]
+struct Payload {
+    version: u32,
+    last_change: i64,
+}
+
+pub(super) struct Loaded {
+    pub index: Index,
+    pub reader: IndexReader,
+    pub fields: Fields,
+}
+
+/// The search index of this node.
+pub struct SearchIndex {
+    dir: PathBuf,
+    loaded: RwLock<Arc<Loaded>>,
+    /// One writer at a time (sync job, reindex).
+    writing: std::sync::Mutex<()>,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating an empty one if there is none (or one of another
+    /// schema version, which `needs_rebuild` then reports).
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        let current = dir.join("current");
+        std::fs::create_dir_all(&current)?;
+        let loaded = load(&current)?;
+        Ok(Self { dir: dir.to_owned(), loaded: RwLock::new(Arc::new(loaded)), writing: std::sync::Mutex::new(()) })
+    }
+
+    pub(super) fn loaded(&self) -> Arc<Loaded> {
+        self.loaded.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The last change-feed id applied, or `None` if the index must be rebuilt.
+    pub fn applied_change(&self) -> Option<i64> {
+        let metas = self.loaded().index.load_metas().ok()?;
+        let p: Payload = serde_json::from_str(metas.payload.as_deref()?).ok()?;
+        (p.version == SCHEMA_VERSION).then_some(p.last_change)
+    }
+
+    /// Number of documents searchable now.
+    pub fn num_docs(&self) -> u64 {
+        self.loaded().reader.searcher().num_docs()
+    }
+
+    /// Builds a new index from the database in a side directory, then swaps it in: searches
+    /// keep running on the old one meanwhile. Returns the number of documents.
+    pub fn rebuild(&self, conn: &mut DbConn) -> anyhow::Result<u64> {
+        let _w = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = self.dir.join(format!("building-{}", std::process::id()));
+        if fresh.exists() {
+            std::fs::remove_dir_all(&fresh)?;
+        }
+        std::fs::create_dir_all(&fresh)?;
+        let loaded = load(&fresh)?;
+        let last_change: i64 =
+            dir_changes::table.select(diesel::dsl::max(dir_changes::id)).first::<Option<i64>>(conn)?.unwrap_or(0);
+        let mut writer: IndexWriter = loaded.index.writer(WRITER_HEAP)?;
+        let mut n = 0u64;
+        let mut after = 0i64;
+        loop {
+            let page: Vec<Site> = dir_sites::table
+                .filter(dir_sites::id.gt(after))
+                .filter(dir_sites::status.eq("active"))
+                .order(dir_sites::id.asc())
+                .limit(10_000)
+                .select(Site::as_select())
+                .load(conn)?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for site in &page {
+                writer.add_document(document(&loaded.fields, site))?;
+                n += 1;
+            }
+        }
+        commit(&mut writer, last_change)?;
+        drop(writer);
+        drop(loaded);
+        let current = self.dir.join("current");
+        let old = self.dir.join(format!("old-{}", std::process::id()));
+        std::fs::rename(&current, &old)?;
+        std::fs::rename(&fresh, &current)?;
+        *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(load(&current)?);
+        let _ = std::fs::remove_dir_all(&old);
+        Ok(n)
+    }
+
+    /// Applies the change feed from where the index stopped; rebuilds if the index is of
+    /// another version. Returns the number of sites re-indexed.
+    pub fn sync(&self, conn: &mut DbConn) -> anyhow::Result<u64> {
+        let Some(from) = self.applied_change() else {
+            return self.rebuild(conn);
+        };
+        let _w = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let changes: Vec<(i64, i64)> = dir_changes::table
+            .filter(dir_changes::id.gt(from))
+            .filter(dir_changes::entity_type.eq("site"))
+            .order(dir_changes::id.asc())
+            .limit(50_000)
+            .select((dir_changes::id, dir_changes::entity_id))
+            .load(conn)?;
+        let Some(&(last, _)) = changes.last() else { return Ok(0) };
+        let loaded = self.loaded();
+        let mut writer: IndexWriter = loaded.index.writer(WRITER_HEAP)?;
+        let mut ids: Vec<i64> = changes.iter().map(|c| c.1).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for chunk in ids.chunks(1000) {
+            let sites: Vec<Site> =
+                dir_sites::table.filter(dir_sites::id.eq_any(chunk)).select(Site::as_select()).load(conn)?;
+            for id in chunk {
+                writer.delete_term(Term::from_field_u64(loaded.fields.id, *id as u64));
+            }
+            for site in sites.iter().filter(|s| s.status == "active") {
+                writer.add_document(document(&loaded.fields, site))?;
+            }
+        }
+        commit(&mut writer, last)?;
+        loaded.reader.reload()?;
+        Ok(ids.len() as u64)
+    }
+}
+
+fn load(dir: &Path) -> anyhow::Result<Loaded> {
+    let (schema, fields) = schema();
+    let mmap = tantivy::directory::MmapDirectory::open(dir)?;
+    let index = match Index::open_or_create(mmap, schema.clone()) {
+        Ok(index) => index,
+        Err(tantivy::TantivyError::SchemaError(_)) => {
+            // An index of an older schema: start over (the caller rebuilds it).
+            std::fs::remove_dir_all(dir)?;
+            std::fs::create_dir_all(dir)?;
+            Index::create_in_dir(dir, schema)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    index.tokenizers().register(FRENCH, french_analyzer());
+    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+    Ok(Loaded { index, reader, fields })
+}
+
+fn commit(writer: &mut IndexWriter, last_change: i64) -> anyhow::Result<()> {
+    let payload = serde_json::to_string(&Payload { version: SCHEMA_VERSION, last_change })?;
+    let mut prepared = writer.prepare_commit()?;
+    prepared.set_payload(&payload);
+    prepared.commit()?;
+    Ok(())
+}
+
+/// The indexed document of a site. Synonyms are added at index time, so that a query in lay
+/// words (« maison de retraite ») matches the technical label (EHPAD) without query rewriting.
+pub(super) fn document(f: &Fields, site: &Site) -> TantivyDocument {
+    let category = site.category_label.clone().unwrap_or_default();
+    let mut words = fold_words(&site.name);
+    words.extend(fold_words(&category));
+    let keywords = Synonyms::shipped().expand(&words);
+    let place = [site.city.as_deref(), site.postal_code.as_deref(), site.address_line.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let card = Card {
+        id: site.id,
+        name: site.name.clone(),
+        category: site.category_label.clone(),
+        address: site.address_line.clone(),
+        postal_code: site.postal_code.clone(),
+        city: site.city.clone(),
+        phone: site.phone.clone(),
+        lat: site.lat,
+        lon: site.lon,
+    };
+    let mut d = doc!(
+        f.id => site.id as u64,
+        f.name => site.name.clone(),
+        f.category => category,
+        f.keywords => keywords,
+        f.place => place,
+        f.card => serde_json::to_string(&card).expect("serialisable card"),
+        f.age_min => 0i64,
+        f.age_max => 200i64,
+    );
+    for (field, value) in
+        [(f.category_code, &site.category_code), (f.departement, &site.departement), (f.insee, &site.commune_insee)]
+    {
+        if let Some(v) = value {
+            d.add_text(field, v);
+        }
+    }
+    if let (Some(lat), Some(lon)) = (site.lat, site.lon) {
+        d.add_f64(f.lat, lat);
+        d.add_f64(f.lon, lon);
+    }
+    d
+}

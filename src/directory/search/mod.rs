@@ -1,0 +1,11 @@
+//! Directory search (SPEC DIR-1): an embedded tantivy index in the data directory, fed from
+//! the database's change feed (each node keeps its own index), French analysis, health-French
+//! synonyms, typo tolerance, prefix search on the last word, facets, age filter, and distance
+//! from a point with the radius widened when too few results are found.
+
+mod index;
+mod query;
+pub mod text;
+
+pub use index::{SCHEMA_VERSION, SearchIndex};
+pub use query::{Facet, Hit, SearchParams, SearchResults, Segment};

@@ -1,0 +1,405 @@
+//! Running a search: the text plan (every word must match, exactly, with a typo, or as the
+//! prefix of the last word), filters, facets, and the distance mode.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::ops::Bound;
+
+use serde::Serialize;
+use tantivy::aggregation::AggregationCollector;
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
+
+use super::index::{Card, Fields, SearchIndex};
+use super::text::{fold_words, french_analyzer};
+use crate::directory::geo::haversine_km;
+
+/// Radii tried in turn when searching around a point and too few results are found (the ROR's
+/// « offre rare » rule widens the search instead of answering nothing).
+const RADII_KM: &[f64] = &[5.0, 10.0, 20.0, 50.0, 100.0];
+/// Fewer results than this within a radius: try the next one.
+const ENOUGH_NEARBY: usize = 5;
+
+/// What the user asks.
+#[derive(Debug, Clone, Default)]
+pub struct SearchParams {
+    /// Free text.
+    pub text: String,
+    /// Establishment category codes (any of them).
+    pub categories: Vec<String>,
+    /// INSEE département.
+    pub departement: Option<String>,
+    /// INSEE commune.
+    pub commune: Option<String>,
+    /// The patient's age: only offers whose age range includes it.
+    pub age: Option<i64>,
+    /// Search around this point (lat, lon), sorted by distance.
+    pub near: Option<(f64, f64)>,
+    /// A fixed radius in km (otherwise widened step by step).
+    pub radius_km: Option<f64>,
+    /// 1-based page.
+    pub page: usize,
+    /// Results per page.
+    pub per_page: usize,
+}
+
+/// A part of a highlighted name.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Segment {
+    /// The text.
+    pub text: String,
+    /// Whether it matched the query.
+    pub matched: bool,
+}
+
+/// One result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    /// What the result shows.
+    #[serde(flatten)]
+    pub card: Card,
+    /// Distance from the search point, in km.
+    pub distance_km: Option<f64>,
+    /// The name cut into matched and unmatched parts.
+    pub highlighted: Vec<Segment>,
+}
+
+/// A facet value and how many results have it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Facet {
+    /// The value (a code).
+    pub value: String,
+    /// Results with it.
+    pub count: u64,
+}
+
+/// A page of results.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResults {
+    /// Results matching, all pages.
+    pub total: usize,
+    /// This page.
+    pub hits: Vec<Hit>,
+    /// The radius used, when searching around a point.
+    pub radius_km: Option<f64>,
+    /// Counts by category code.
+    pub categories: Vec<Facet>,
+    /// Counts by département.
+    pub departements: Vec<Facet>,
+    /// Counts by commune (INSEE).
+    pub communes: Vec<Facet>,
+}
+
+impl SearchIndex {
+    /// Runs a search.
+    pub fn search(&self, p: &SearchParams) -> anyhow::Result<SearchResults> {
+        let loaded = self.loaded();
+        let searcher = loaded.reader.searcher();
+        let f = &loaded.fields;
+        let tokens = analyze(&p.text);
+        let filters = filters(f, p);
+        let per_page = p.per_page.clamp(1, 100);
+        let offset = p.page.saturating_sub(1) * per_page;
+        let mut query = build(f, &tokens, &p.text, &filters, Occur::Must);
+        let mut total = searcher.search(&query, &Count)?;
+        if total == 0 && tokens.len() > 1 {
+            // No document has every word: accept documents with some of them, best first.
+            query = build(f, &tokens, &p.text, &filters, Occur::Should);
+            total = searcher.search(&query, &Count)?;
+        }
+        let (hits, radius, total) = match p.near {
+            Some(center) => nearest(&searcher, f, &query, center, p.radius_km, offset + per_page, total)?,
+            None => {
+                let top =
+                    searcher.search(&query, &TopDocs::with_limit(per_page).and_offset(offset).order_by_score())?;
+                (top.into_iter().map(|(_, a)| (a, None)).collect(), None, total)
+            }
+        };
+        let words = fold_words(&p.text);
+        let hits = hits
+            .into_iter()
+            .skip(if p.near.is_some() { offset } else { 0 })
+            .map(|(addr, distance_km)| {
+                let card = card(&searcher, f, addr)?;
+                let highlighted = highlight(&card.name, &words);
+                Ok(Hit { card, distance_km, highlighted })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let (categories, departements, communes) = facets(&searcher, &query)?;
+        Ok(SearchResults { total, hits, radius_km: radius, categories, departements, communes })
+    }
+}
+
+/// The analysed tokens of the query, with whether each is the last word typed (a prefix).
+fn analyze(text: &str) -> Vec<String> {
+    let mut analyzer = french_analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+fn filters(f: &Fields, p: &SearchParams) -> Vec<Box<dyn Query>> {
+    let term = |field: Field, v: &str| -> Box<dyn Query> {
+        Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic))
+    };
+    let mut out: Vec<Box<dyn Query>> = Vec::new();
+    if !p.categories.is_empty() {
+        let any: Vec<(Occur, Box<dyn Query>)> =
+            p.categories.iter().map(|c| (Occur::Should, term(f.category_code, c))).collect();
+        out.push(Box::new(BooleanQuery::new(any)));
+    }
+    if let Some(d) = &p.departement {
+        out.push(term(f.departement, d));
+    }
+    if let Some(c) = &p.commune {
+        out.push(term(f.insee, c));
+    }
+    if let Some(age) = p.age {
+        out.push(Box::new(RangeQuery::new(Bound::Unbounded, Bound::Included(Term::from_field_i64(f.age_min, age)))));
+        out.push(Box::new(RangeQuery::new(Bound::Included(Term::from_field_i64(f.age_max, age)), Bound::Unbounded)));
+    }
+    out
+}
+
+/// Every word (or some, with `Occur::Should`) must match one of the text fields, exactly,
+/// within one or two typos, or, for the last word as typed, as a prefix.
+fn build(f: &Fields, tokens: &[String], raw: &str, filters: &[Box<dyn Query>], word_occur: Occur) -> Box<dyn Query> {
+    let typing_last = !raw.ends_with(char::is_whitespace);
+    let fields = [(f.name, 3.0), (f.category, 2.0), (f.keywords, 1.5), (f.place, 1.5)];
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let last = i + 1 == tokens.len() && typing_last;
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (field, boost) in fields {
+            let term = Term::from_field_text(field, token);
+            let exact = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
+            alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(exact), boost))));
+            let len = token.chars().count();
+            if len >= 4 {
+                let distance = if len >= 8 { 2 } else { 1 };
+                let fuzzy = FuzzyTermQuery::new(term.clone(), distance, true);
+                alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(fuzzy), boost * 0.3))));
+            }
+            if last && len >= 2 {
+                let prefix = FuzzyTermQuery::new_prefix(term, 0, true);
+                alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(prefix), boost * 0.5))));
+            }
+        }
+        clauses.push((word_occur, Box::new(BooleanQuery::new(alternatives))));
+    }
+    if clauses.is_empty() {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    for filter in filters {
+        clauses.push((Occur::Must, filter.box_clone()));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+fn card(searcher: &Searcher, f: &Fields, addr: DocAddress) -> anyhow::Result<Card> {
+    let doc: TantivyDocument = searcher.doc(addr)?;
+    let json = doc.get_first(f.card).and_then(|v| v.as_str()).unwrap_or("{}");
+    Ok(serde_json::from_str(json)?)
+}
+
+/// Cuts `name` into parts, marking the words that match a query word (same folded form, or the
+/// query word is a prefix of at least three letters).
+pub fn highlight(name: &str, query_words: &[String]) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    let mut push = |text: String, matched: bool| match out.last_mut() {
+        Some(last) if last.matched == matched => last.text.push_str(&text),
+        _ => out.push(Segment { text, matched }),
+    };
+    let mut word = String::new();
+    for c in name.chars().chain(std::iter::once(' ')) {
+        if c.is_alphanumeric() {
+            word.push(c);
+            continue;
+        }
+        if !word.is_empty() {
+            let folded = fold_words(&word).join("");
+            let matched = !folded.is_empty()
+                && query_words.iter().any(|q| folded == *q || (q.len() >= 3 && folded.starts_with(q.as_str())));
+            push(std::mem::take(&mut word), matched);
+        }
+        push(c.to_string(), false);
+    }
+    if let Some(last) = out.last_mut() {
+        last.text.pop();
+    }
+    out.retain(|s| !s.text.is_empty());
+    out
+}
+
+fn facets(searcher: &Searcher, query: &dyn Query) -> anyhow::Result<(Vec<Facet>, Vec<Facet>, Vec<Facet>)> {
+    let req: Aggregations = serde_json::from_value(serde_json::json!({
+        "categories": { "terms": { "field": "category_code", "size": 40 } },
+        "departements": { "terms": { "field": "departement", "size": 20 } },
+        "communes": { "terms": { "field": "insee", "size": 30 } },
+    }))?;
+    let collector = AggregationCollector::from_aggs(req, Default::default());
+    let res = serde_json::to_value(searcher.search(query, &collector)?)?;
+    let read = |name: &str| -> Vec<Facet> {
+        res[name]["buckets"]
+            .as_array()
+            .map(|b| {
+                b.iter()
+                    .filter_map(|x| {
+                        Some(Facet { value: x["key"].as_str()?.to_owned(), count: x["doc_count"].as_u64()? })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Ok((read("categories"), read("departements"), read("communes")))
+}
+
+type Nearest = (Vec<(DocAddress, Option<f64>)>, Option<f64>, usize);
+
+/// The `limit` nearest matches within the fixed radius, or within the first radius of
+/// `RADII_KM` that holds enough of them.
+fn nearest(
+    searcher: &Searcher,
+    f: &Fields,
+    query: &dyn Query,
+    center: (f64, f64),
+    fixed: Option<f64>,
+    limit: usize,
+    matching: usize,
+) -> anyhow::Result<Nearest> {
+    let radii: Vec<f64> = match fixed {
+        Some(r) => vec![r.clamp(0.1, 500.0)],
+        None => RADII_KM.to_vec(),
+    };
+    let mut found = (Vec::new(), 0usize);
+    let mut used = radii[0];
+    for r in &radii {
+        used = *r;
+        let collector = NearestCollector { center, max_km: *r, limit, lat: f.lat, lon: f.lon };
+        found = searcher.search(query, &collector)?;
+        if found.1 >= ENOUGH_NEARBY.min(matching) {
+            break;
+        }
+    }
+    let hits = found.0.into_iter().map(|(d, a)| (a, Some(d))).collect();
+    Ok((hits, Some(used), found.1))
+}
+
+/// Keeps the `limit` matches nearest to `center` within `max_km`, and counts all of them.
+struct NearestCollector {
+    center: (f64, f64),
+    max_km: f64,
+    limit: usize,
+    lat: Field,
+    lon: Field,
+}
+
+#[derive(PartialEq)]
+struct ByDistance(f64, DocAddress);
+
+impl Eq for ByDistance {}
+
+impl PartialOrd for ByDistance {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByDistance {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0).then_with(|| self.1.cmp(&other.1))
+    }
+}
+
+struct NearestSegment {
+    segment: SegmentOrdinal,
+    lat: tantivy::columnar::Column<f64>,
+    lon: tantivy::columnar::Column<f64>,
+    center: (f64, f64),
+    max_km: f64,
+    limit: usize,
+    heap: BinaryHeap<ByDistance>,
+    count: usize,
+}
+
+impl Collector for NearestCollector {
+    type Fruit = (Vec<(f64, DocAddress)>, usize);
+    type Child = NearestSegment;
+
+    fn for_segment(&self, segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<NearestSegment> {
+        let schema = reader.schema();
+        let lat = reader.fast_fields().f64(schema.get_field_name(self.lat))?;
+        let lon = reader.fast_fields().f64(schema.get_field_name(self.lon))?;
+        Ok(NearestSegment {
+            segment,
+            lat,
+            lon,
+            center: self.center,
+            max_km: self.max_km,
+            limit: self.limit,
+            heap: BinaryHeap::new(),
+            count: 0,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<(Vec<(f64, DocAddress)>, usize)>) -> tantivy::Result<Self::Fruit> {
+        let count = fruits.iter().map(|f| f.1).sum();
+        let mut all: Vec<(f64, DocAddress)> = fruits.into_iter().flat_map(|f| f.0).collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        all.truncate(self.limit);
+        Ok((all, count))
+    }
+}
+
+impl SegmentCollector for NearestSegment {
+    type Fruit = (Vec<(f64, DocAddress)>, usize);
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let (Some(lat), Some(lon)) = (self.lat.first(doc), self.lon.first(doc)) else { return };
+        // A cheap box test before the trigonometry.
+        if (lat - self.center.0).abs() * 111.0 > self.max_km {
+            return;
+        }
+        let d = haversine_km(self.center, (lat, lon));
+        if d > self.max_km {
+            return;
+        }
+        self.count += 1;
+        self.heap.push(ByDistance(d, DocAddress::new(self.segment, doc)));
+        if self.heap.len() > self.limit {
+            self.heap.pop();
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        (self.heap.into_iter().map(|b| (b.0, b.1)).collect(), self.count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highlight_marks_matching_words_only() {
+        let segs = highlight("EHPAD Les Colombes", &fold_words("ehpad colomb"));
+        assert_eq!(
+            segs,
+            vec![
+                Segment { text: "EHPAD".into(), matched: true },
+                Segment { text: " Les ".into(), matched: false },
+                Segment { text: "Colombes".into(), matched: true },
+            ]
+        );
+    }
+}

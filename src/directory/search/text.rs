@@ -1,0 +1,177 @@
+//! French text handling shared by indexing and querying: folding (case, accents, elision),
+//! the analyser registered in tantivy, and the health-French synonym groups.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+};
+
+/// Name of the French analyser in the index's tokenizer manager.
+pub const FRENCH: &str = "fr_atomes";
+
+/// Words too common to help (articles, prepositions, elided forms split off by the tokenizer).
+const STOP_WORDS: &[&str] = &[
+    "a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "pour", "un", "une", "sur", "sous",
+    "s", "qu", "j", "n", "m", "t", "c", "y",
+];
+
+/// The analyser: words, lowercase, accents folded, stop words and elisions dropped, French
+/// stemming (so « hébergements » finds « hébergement »).
+pub fn french_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(StopWordFilter::remove(STOP_WORDS.iter().map(|w| (*w).to_owned())))
+        .filter(Stemmer::new(Language::French))
+        .build()
+}
+
+/// Lowercase ASCII words of `text` (accents folded), in order, without stop words: the form
+/// synonyms are matched on and highlighting compares.
+pub fn fold_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            for l in c.to_lowercase() {
+                push_folded(&mut current, l);
+            }
+        } else if !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words.retain(|w| !STOP_WORDS.contains(&w.as_str()));
+    words
+}
+
+fn push_folded(out: &mut String, c: char) {
+    match c {
+        'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' => out.push('a'),
+        'ç' => out.push('c'),
+        'è' | 'é' | 'ê' | 'ë' => out.push('e'),
+        'ì' | 'í' | 'î' | 'ï' => out.push('i'),
+        'ñ' => out.push('n'),
+        'ò' | 'ó' | 'ô' | 'ö' | 'õ' => out.push('o'),
+        'ù' | 'ú' | 'û' | 'ü' => out.push('u'),
+        'ý' | 'ÿ' => out.push('y'),
+        'œ' => out.push_str("oe"),
+        'æ' => out.push_str("ae"),
+        c if c.is_ascii_alphanumeric() => out.push(c),
+        _ => {}
+    }
+}
+
+/// The synonym groups of `data/synonymes-sante.txt`, as folded word sequences.
+pub struct Synonyms {
+    groups: Vec<Vec<Vec<String>>>,
+    /// First word of a phrase → (group, phrase) pairs, to find phrases quickly.
+    by_first_word: HashMap<String, Vec<(usize, usize)>>,
+}
+
+impl Synonyms {
+    /// Parses the synonym file format: one group per line, phrases separated by `|`, `#` comments.
+    pub fn parse(text: &str) -> Self {
+        let groups: Vec<Vec<Vec<String>>> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| l.split('|').map(fold_words).filter(|p| !p.is_empty()).collect::<Vec<_>>())
+            .filter(|g: &Vec<Vec<String>>| g.len() > 1)
+            .collect();
+        let mut by_first_word: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        for (g, group) in groups.iter().enumerate() {
+            for (p, phrase) in group.iter().enumerate() {
+                by_first_word.entry(phrase[0].clone()).or_default().push((g, p));
+            }
+        }
+        Self { groups, by_first_word }
+    }
+
+    /// The groups shipped with Atomes.
+    pub fn shipped() -> &'static Self {
+        static S: OnceLock<Synonyms> = OnceLock::new();
+        S.get_or_init(|| Self::parse(include_str!("../../../data/synonymes-sante.txt")))
+    }
+
+    /// Number of groups.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Whether there is no group.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The other phrases of every group one of whose phrases occurs in `words`, joined as text
+    /// (what an indexed document receives in its keywords).
+    pub fn expand(&self, words: &[String]) -> String {
+        let mut hit = vec![false; self.groups.len()];
+        for (i, w) in words.iter().enumerate() {
+            for &(g, p) in self.by_first_word.get(w).map(Vec::as_slice).unwrap_or(&[]) {
+                let phrase = &self.groups[g][p];
+                if words.len() >= i + phrase.len() && words[i..i + phrase.len()] == phrase[..] {
+                    hit[g] = true;
+                }
+            }
+        }
+        let mut out = String::new();
+        for (g, _) in hit.iter().enumerate().filter(|(_, h)| **h) {
+            for phrase in &self.groups[g] {
+                out.push_str(&phrase.join(" "));
+                out.push(' ');
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_drops_accents_case_elision_and_stop_words() {
+        assert_eq!(
+            fold_words("Centre Médico-Psychologique d'Asnières-sur-Seine"),
+            vec!["centre", "medico", "psychologique", "asnieres", "seine"]
+        );
+        assert_eq!(fold_words("ŒUVRE L'ÉTÉ"), vec!["oeuvre", "ete"]);
+    }
+
+    #[test]
+    fn synonyms_expand_in_both_directions() {
+        let s = Synonyms::shipped();
+        assert!(s.len() >= 100, "{} groups", s.len());
+        let ehpad = s.expand(&fold_words("EHPAD Les Tilleuls"));
+        assert!(ehpad.contains("maison retraite"), "{ehpad}");
+        let lay = s.expand(&fold_words("Maison de retraite du parc"));
+        assert!(lay.contains("ehpad"), "{lay}");
+        let kine = s.expand(&fold_words("Cabinet de kiné Durand"));
+        assert!(kine.contains("masseur kinesitherapeute"), "{kine}");
+        assert!(!s.expand(&fold_words("Pharmacie de la Gare")).contains("ehpad"));
+    }
+
+    #[test]
+    fn the_analyzer_stems_french() {
+        let mut a = french_analyzer();
+        let mut tokens = Vec::new();
+        let mut stream = a.token_stream("Hébergements temporaires d'urgence");
+        while stream.advance() {
+            tokens.push(stream.token().text.clone());
+        }
+        let mut b = french_analyzer();
+        let mut single = Vec::new();
+        let mut stream = b.token_stream("hebergement temporaire urgence");
+        while stream.advance() {
+            single.push(stream.token().text.clone());
+        }
+        assert_eq!(tokens, single);
+    }
+}

@@ -1,0 +1,256 @@
+//! The directory search (DIR-1): the page (works without JavaScript) and its JSON twin.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
+
+use super::error::AppError;
+use super::layout::Layout;
+use super::session::Viewer;
+use crate::app::AppState;
+use crate::directory::model::{self, Place};
+use crate::directory::nomenclature::{self, CATEGORY_SYSTEM};
+use crate::directory::search::{SearchParams, SearchResults};
+
+/// Results per page.
+const PER_PAGE: usize = 20;
+
+/// The query string of a search (French parameter names: they show in the address bar).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct SearchForm {
+    /// Free text.
+    #[serde(default)]
+    pub q: String,
+    /// Commune name or postal code to search around.
+    #[serde(default)]
+    pub autour: String,
+    /// Patient's age.
+    #[serde(default)]
+    pub age: String,
+    /// Category code.
+    #[serde(default)]
+    pub categorie: String,
+    /// INSEE département.
+    #[serde(default)]
+    pub departement: String,
+    /// INSEE commune.
+    #[serde(default)]
+    pub commune: String,
+    /// Page number.
+    #[serde(default)]
+    pub page: Option<usize>,
+}
+
+impl SearchForm {
+    fn is_empty(&self) -> bool {
+        [&self.q, &self.autour, &self.age, &self.categorie, &self.departement, &self.commune]
+            .iter()
+            .all(|s| s.trim().is_empty())
+    }
+
+    /// The same search with one parameter changed, as a URL (facet links, pages).
+    pub fn with(&self, key: &str, value: &str) -> String {
+        let mut f = self.clone();
+        match key {
+            "categorie" => f.categorie = value.to_owned(),
+            "departement" => f.departement = value.to_owned(),
+            "commune" => f.commune = value.to_owned(),
+            _ => {}
+        }
+        f.page = if key == "page" { value.parse().ok() } else { None };
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("q", &f.q),
+            ("autour", &f.autour),
+            ("age", &f.age),
+            ("categorie", &f.categorie),
+            ("departement", &f.departement),
+            ("commune", &f.commune),
+        ] {
+            if !v.trim().is_empty() {
+                s.append_pair(k, v.trim());
+            }
+        }
+        if let Some(p) = f.page.filter(|p| *p > 1) {
+            s.append_pair("page", &p.to_string());
+        }
+        format!("/annuaire?{}", s.finish())
+    }
+}
+
+/// A search, validated, with the place it is around.
+struct Resolved {
+    params: SearchParams,
+    place: Option<Place>,
+    errors: Vec<String>,
+}
+
+async fn resolve(state: &AppState, form: &SearchForm) -> Result<Resolved, AppError> {
+    let mut errors = Vec::new();
+    let age = match form.age.trim() {
+        "" => None,
+        a => match a.parse::<i64>() {
+            Ok(n) if (0..=130).contains(&n) => Some(n),
+            _ => {
+                errors.push("L'âge doit être un nombre entier d'années, entre 0 et 130.".to_owned());
+                None
+            }
+        },
+    };
+    let around = form.autour.trim().to_owned();
+    let place = if around.is_empty() {
+        None
+    } else {
+        let found = state.db.run(move |c| model::find_place(c, &around).map_err(AppError::from)).await?;
+        if found.is_none() {
+            errors.push(format!("La commune « {} » n'a pas été trouvée dans l'annuaire. Vérifiez l'orthographe ou indiquez le code postal.", form.autour.trim()));
+        }
+        found
+    };
+    let opt = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let params = SearchParams {
+        text: form.q.chars().take(200).collect(),
+        categories: opt(&form.categorie).into_iter().collect(),
+        departement: opt(&form.departement),
+        commune: opt(&form.commune),
+        age,
+        near: place.as_ref().map(|p| (p.lat, p.lon)),
+        radius_km: None,
+        page: form.page.unwrap_or(1).clamp(1, 500),
+        per_page: PER_PAGE,
+    };
+    Ok(Resolved { params, place, errors })
+}
+
+async fn run(state: &AppState, params: SearchParams) -> Result<SearchResults, AppError> {
+    let search = state.search.clone();
+    tokio::task::spawn_blocking(move || search.search(&params))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(AppError::Internal)
+}
+
+/// The search page.
+#[derive(Template, WebTemplate)]
+#[template(path = "directory/search.html")]
+pub struct SearchPage {
+    layout: Layout,
+    form: SearchForm,
+    searched: bool,
+    errors: Vec<String>,
+    results: Option<SearchResults>,
+    place: Option<Place>,
+    category_labels: HashMap<String, String>,
+    commune_names: HashMap<String, String>,
+    categories: Vec<(String, String)>,
+}
+
+impl SearchPage {
+    /// The label of a category code.
+    pub fn category(&self, code: &str) -> String {
+        self.category_labels.get(code).cloned().unwrap_or_else(|| format!("Catégorie {code}"))
+    }
+
+    /// The name of a commune.
+    pub fn commune_name(&self, code: &str) -> String {
+        self.commune_names.get(code).cloned().unwrap_or_else(|| code.to_owned())
+    }
+
+    /// "1,2 km".
+    pub fn km(&self, d: &f64) -> String {
+        format!("{d:.1} km").replace('.', ",")
+    }
+
+    /// Number of pages.
+    pub fn pages(&self) -> usize {
+        self.results.as_ref().map_or(0, |r| r.total.div_ceil(PER_PAGE))
+    }
+
+    /// The URL of page `n` of this search.
+    pub fn page_url(&self, n: usize) -> String {
+        self.form.with("page", &n.to_string())
+    }
+
+    /// Current page.
+    pub fn page(&self) -> usize {
+        self.form.page.unwrap_or(1)
+    }
+}
+
+/// `GET /annuaire`.
+pub async fn search_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(form): Query<SearchForm>,
+) -> Result<SearchPage, AppError> {
+    let categories: Vec<(String, String)> =
+        state.db.run(|c| nomenclature::list_active(c, CATEGORY_SYSTEM).map_err(AppError::from)).await?;
+    let category_labels: HashMap<String, String> = categories.iter().cloned().collect();
+    let layout = Layout::new(&state, &viewer, Some("annuaire"), "Annuaire de l'offre");
+    if form.is_empty() {
+        let page = SearchPage {
+            layout,
+            form,
+            searched: false,
+            errors: vec![],
+            results: None,
+            place: None,
+            category_labels,
+            commune_names: HashMap::new(),
+            categories,
+        };
+        return Ok(page);
+    }
+    let resolved = resolve(&state, &form).await?;
+    let results = if resolved.errors.is_empty() { Some(run(&state, resolved.params).await?) } else { None };
+    let codes: Vec<String> =
+        results.as_ref().map(|r| r.communes.iter().map(|f| f.value.clone()).collect()).unwrap_or_default();
+    let commune_names = state.db.run(move |c| model::commune_names(c, &codes).map_err(AppError::from)).await?;
+    Ok(SearchPage {
+        layout,
+        form,
+        searched: true,
+        errors: resolved.errors,
+        results,
+        place: resolved.place,
+        category_labels,
+        commune_names,
+        categories,
+    })
+}
+
+/// The JSON answer of the search API.
+#[derive(Serialize)]
+pub struct SearchResponse {
+    /// The place searched around, if any.
+    place: Option<PlaceJson>,
+    /// The results.
+    #[serde(flatten)]
+    results: SearchResults,
+}
+
+#[derive(Serialize)]
+struct PlaceJson {
+    name: String,
+    insee: String,
+    lat: f64,
+    lon: f64,
+}
+
+/// `GET /api/directory/search`: the same parameters as the page.
+pub async fn search_api(
+    State(state): State<AppState>,
+    Query(form): Query<SearchForm>,
+) -> Result<Json<SearchResponse>, AppError> {
+    let resolved = resolve(&state, &form).await?;
+    if let Some(e) = resolved.errors.first() {
+        return Err(AppError::BadRequest(e.clone()));
+    }
+    let results = run(&state, resolved.params).await?;
+    let place = resolved.place.map(|p| PlaceJson { name: p.name, insee: p.insee, lat: p.lat, lon: p.lon });
+    Ok(Json(SearchResponse { place, results }))
+}

@@ -1,0 +1,138 @@
+//! Directory search (DIR-1) over imported FINESS data: French analysis, synonyms, typos,
+//! prefixes, facets, distance, the change feed, the page and the API.
+
+use atomes::directory::finess_csv;
+use atomes::directory::import::{self, ImportRequest, Mode, Scope};
+use atomes::directory::search::SearchParams;
+use axum::http::StatusCode;
+
+use crate::support::TestApp;
+
+const CSV: &str = include_str!("fixtures/finess/synthetic-40-utf8.csv");
+
+fn load(app: &TestApp, csv: &str) {
+    let parsed = finess_csv::parse_bytes(csv.as_bytes()).unwrap();
+    let ctx = app.state.system_context();
+    let scope = Scope::default();
+    let request = ImportRequest {
+        format: "finess-csv",
+        file_name: "t.csv",
+        scope: &scope,
+        mode: Mode::Full { max_closing_share: 1.0 },
+    };
+    import::import_finess(&mut app.conn(), &ctx, &request, &parsed.establishments, parsed.rejected, &|_| {}).unwrap();
+    app.state.search.sync(&mut app.conn()).unwrap();
+}
+
+fn names(app: &TestApp, p: SearchParams) -> Vec<String> {
+    let p = SearchParams { per_page: 20, page: 1, ..p };
+    app.state.search.search(&p).unwrap().hits.into_iter().map(|h| h.card.name).collect()
+}
+
+fn text(q: &str) -> SearchParams {
+    SearchParams { text: q.into(), ..Default::default() }
+}
+
+#[test]
+fn accents_case_typos_prefixes_and_lay_words_find_the_same_entry() {
+    let app = TestApp::new();
+    load(&app, CSV);
+    let target = "CENTRE MEDICO-PSYCHOLOGIQUE D'EYBENS";
+    for q in [
+        "centre médico-psychologique eybens",
+        "CENTRE MEDICO PSYCHOLOGIQUE EYBENS",
+        "centre medico psychologiqe eybens",
+        "cmp eybens",
+        "centre medico psychologique eyb",
+    ] {
+        assert_eq!(names(&app, text(q)).first().map(String::as_str), Some(target), "query {q:?}");
+    }
+    // Lay words through the synonym file: « maison de retraite » finds EHPAD.
+    let found = names(&app, text("maison de retraite"));
+    assert!(found.iter().any(|n| n.starts_with("EHPAD")), "{found:?}");
+}
+
+#[test]
+fn facets_filters_and_distance() {
+    let app = TestApp::new();
+    load(&app, CSV);
+    let all = app.state.search.search(&SearchParams { per_page: 5, page: 1, ..Default::default() }).unwrap();
+    assert_eq!(all.total, 40);
+    let cmp = all.categories.iter().find(|f| f.value == "156").expect("a CMP facet");
+    let only = app
+        .state
+        .search
+        .search(&SearchParams { categories: vec!["156".into()], per_page: 50, page: 1, ..Default::default() })
+        .unwrap();
+    assert_eq!(only.total as u64, cmp.count);
+    assert!(only.hits.iter().all(|h| h.card.category.as_deref() == Some("Centre médico-psychologique")));
+    // Around Eybens (Isère): sorted by distance, distance shown, radius widened until enough.
+    let center = (45.148, 5.763);
+    let near = app
+        .state
+        .search
+        .search(&SearchParams { near: Some(center), per_page: 10, page: 1, ..Default::default() })
+        .unwrap();
+    let d: Vec<f64> = near.hits.iter().map(|h| h.distance_km.unwrap()).collect();
+    assert!(d.windows(2).all(|w| w[0] <= w[1]), "{d:?}");
+    assert!(d[0] < 1.0);
+    // The radius was widened until five results or its maximum; the count is exact.
+    let radius = near.radius_km.unwrap();
+    let everything = app.state.search.search(&SearchParams { per_page: 100, page: 1, ..Default::default() }).unwrap();
+    let within = everything
+        .hits
+        .iter()
+        .filter(|h| {
+            h.card
+                .lat
+                .is_some_and(|lat| atomes::directory::geo::haversine_km(center, (lat, h.card.lon.unwrap())) <= radius)
+        })
+        .count();
+    assert_eq!(near.total, within);
+    assert!(within >= 5 || radius == 100.0, "{within} within {radius} km");
+}
+
+#[test]
+fn the_index_follows_the_change_feed() {
+    let app = TestApp::new();
+    load(&app, CSV);
+    assert_eq!(app.state.search.num_docs(), 40);
+    // The establishment disappears from a full extract: closed in the database, gone from search.
+    let without: String = CSV.lines().filter(|l| !l.contains(";380619817;")).map(|l| format!("{l}\n")).collect();
+    load(&app, &without);
+    assert_eq!(app.state.search.num_docs(), 39);
+    assert!(names(&app, text("eybens")).iter().all(|n| !n.contains("EYBENS") || !n.contains("MEDICO")));
+    // A rebuild gives the same index.
+    assert_eq!(app.state.search.rebuild(&mut app.conn()).unwrap(), 39);
+}
+
+#[tokio::test]
+async fn the_page_works_without_javascript_and_the_api_answers_json() {
+    let app = TestApp::new();
+    load(&app, CSV);
+    let r = app.get("/annuaire").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.count("form[role=search] input[name=q]"), 1);
+    let r = app.get("/annuaire?q=centre&autour=38320").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.texts("#resultats")[0].contains("résultat"), "{:?}", r.texts("#resultats"));
+    assert!(r.count("li.result") >= 1);
+    assert!(r.texts(".distance").iter().all(|t| t.contains("km")));
+    assert!(r.count(".result-name mark") >= 1, "matches are highlighted");
+    let r = app.get("/annuaire?q=ehpad&autour=Nullepart-sur-Mer").await;
+    assert!(r.texts("[role=alert]")[0].contains("n'a pas été trouvée"));
+    let r = app.get("/annuaire?age=deux").await;
+    assert!(r.texts("[role=alert]")[0].contains("nombre entier"));
+
+    let r = app.get("/api/directory/search?q=cmp&per_page=5").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let j = r.json();
+    assert!(j["total"].as_u64().unwrap() >= 1);
+    assert!(
+        j["hits"][0]["name"].as_str().unwrap().contains("CMP")
+            || j["hits"][0]["category"].as_str().unwrap().contains("psychologique")
+    );
+    let r = app.get("/api/directory/search?age=-3").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("âge"));
+}
