@@ -56,7 +56,7 @@ fn accents_case_typos_prefixes_and_lay_words_find_the_same_entry() {
 fn facets_filters_and_distance() {
     let app = TestApp::new();
     load(&app, CSV);
-    let all = app.state.search.search(&SearchParams { per_page: 5, page: 1, ..Default::default() }).unwrap();
+    let all = app.state.search.search(&SearchParams { per_page: 5, page: 1, facets: true, ..Default::default() }).unwrap();
     assert_eq!(all.total, 40);
     let cmp = all.categories.iter().find(|f| f.value == "156").expect("a CMP facet");
     let only = app

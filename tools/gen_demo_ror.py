@@ -180,7 +180,8 @@ STREETS = [
     ("rue", "Victor Hugo"), ("avenue", "Jean Jaurès"), ("rue", "Gabriel Péri"), ("boulevard", "de la République"),
     ("rue", "Pasteur"), ("avenue", "de la Marne"), ("rue", "Émile Zola"), ("rue", "des Bourguignons"),
     ("avenue", "Henri Barbusse"), ("rue", "du Général Leclerc"), ("rue", "Jules Ferry"), ("place", "de la Liberté"),
-    ("rue", "Paul Vaillant-Couturier"), ("rue", "de l'Église"), ("avenue", "des Grésillons"), ("rue", "Anatole France"),
+    ("rue", "Paul Vaillant-Couturier"), ("rue", "de l'Église"), ("avenue", "des Grésillons"),
+    ("rue", "Anatole France"),
     ("rue", "des Champs-Philippe"), ("boulevard", "Gallieni"), ("rue", "Condorcet"), ("allée", "des Tilleuls"),
     ("rue", "Louis Blanc"), ("avenue", "de Verdun"), ("rue", "Danton"), ("rue", "du Château"), 
     ("rue", "Marceau"), ("avenue", "Aristide Briand"), ("rue", "Voltaire"), ("chemin", "des Vignes"),
@@ -210,7 +211,6 @@ HOSPITAL_OFFERS = [
     ("Pôle urgences", [
         offer("Urgences adultes", "01", ["157"], ["33"], ages=(15, 120), hours="h24", contacts="hospital"),
         offer("Urgences pédiatriques", "01", ["249"], ["33"], ages=(0, 17), hours="h24", contacts="hospital"),
-        offer("Unité médico-judiciaire", "01", ["152"], ["32"], hours="h24", sensitive=True, contacts="restricted"),
     ]),
     ("Pôle médecine", [
         offer("Médecine polyvalente - hospitalisation complète", "01", ["083"], ["28"], ages=(18, 120),
@@ -401,13 +401,18 @@ def site_kinds():
     }
 
 
-ORG_NAMES = ["Aide et Présence", "Horizons 92", "Trait d'Union", "Seine Solidarités", "Les Boucles", "Entraide Nord 92",
-             "Passerelles", "Vivre Chez Soi", "Avenir Santé", "Relais Familles"]
+ORG_NAMES = ["Aide et Présence", "Horizons 92", "Trait d'Union", "Seine Solidarités", "Les Boucles",
+             "Entraide Nord 92", "Passerelles", "Vivre Chez Soi", "Avenir Santé", "Relais Familles"]
 PLACE_NAMES = ["Les Peupliers", "Le Moulin", "La Passerelle", "L'Envol", "Les Lucioles", "Le Phare", "Les Alizés",
                "La Rose des Vents", "Les Sources", "Le Pré Vert", "Les Grands Chênes", "L'Étoile"]
 
+# One forensic unit (UMJ) for the territory, a sensitive unit.
+FORENSIC = ("Unité médico-judiciaire", [
+    offer("Unité médico-judiciaire", "01", ["152"], ["32"], hours="h24", sensitive=True, contacts="restricted"),
+])
+
 HOSPITALS = [
-    ("Centre hospitalier des Boucles de Seine", "355", "92025", HOSPITAL_OFFERS),
+    ("Centre hospitalier des Boucles de Seine", "355", "92025", HOSPITAL_OFFERS + [FORENSIC]),
     ("Centre hospitalier Nord-Seine", "355", "92024", HOSPITAL_OFFERS),
     ("Hôpital intercommunal Argenteuil-Seine", "355", "95018", HOSPITAL_OFFERS[:2]),
     ("Centre hospitalier spécialisé Les Grands Prés", "292", "92036", PSY_HOSPITAL_OFFERS),
@@ -470,7 +475,8 @@ class Builder:
         oid = self.next_id(prefix)
         resource = {"resourceType": "Organization", "id": oid, "meta": self.meta()}
         if finess_prefix:
-            resource["identifier"] = [{"system": DEMO_FINESS, "value": f"92D{finess_prefix}{self.counters[prefix]:05d}"}]
+            value = f"92D{finess_prefix}{self.counters[prefix]:05d}"
+            resource["identifier"] = [{"system": DEMO_FINESS, "value": value}]
         resource["active"] = True
         if category:
             resource["type"] = [concept("R66", category)]

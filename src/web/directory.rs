@@ -122,6 +122,8 @@ async fn resolve(state: &AppState, form: &SearchForm) -> Result<Resolved, AppErr
         radius_km: None,
         page: form.page.unwrap_or(1).clamp(1, 500),
         per_page: PER_PAGE,
+        publics: Vec::new(),
+        facets: true,
     };
     Ok(Resolved { params, place, errors })
 }

@@ -14,7 +14,7 @@ use crate::db::schema::{dir_changes, dir_sites};
 use crate::directory::model::Site;
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Memory given to the index writer.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
@@ -27,6 +27,8 @@ pub(super) struct Fields {
     pub category: Field,
     pub keywords: Field,
     pub place: Field,
+    /// Every text field at once: where typos and prefixes are looked up (one automaton per word).
+    pub all: Field,
     pub category_code: Field,
     pub departement: Field,
     pub insee: Field,
@@ -34,6 +36,7 @@ pub(super) struct Fields {
     pub lon: Field,
     pub age_min: Field,
     pub age_max: Field,
+    pub publics: Field,
     pub card: Field,
 }
 
@@ -49,7 +52,8 @@ fn schema() -> (Schema, Fields) {
         name: b.add_text_field("name", text.clone()),
         category: b.add_text_field("category", text.clone()),
         keywords: b.add_text_field("keywords", text.clone()),
-        place: b.add_text_field("place", text),
+        place: b.add_text_field("place", text.clone()),
+        all: b.add_text_field("all", text),
         category_code: b.add_text_field("category_code", STRING | FAST),
         departement: b.add_text_field("departement", STRING | FAST),
         insee: b.add_text_field("insee", STRING | FAST),
@@ -57,9 +61,72 @@ fn schema() -> (Schema, Fields) {
         lon: b.add_f64_field("lon", INDEXED | FAST),
         age_min: b.add_i64_field("age_min", INDEXED | FAST),
         age_max: b.add_i64_field("age_max", INDEXED | FAST),
+        publics: b.add_text_field("publics", STRING),
         card: b.add_text_field("card", STORED),
     };
     (b.build(), fields)
+}
+
+/// What the index knows of one searchable entry, whatever its source (a FINESS site today,
+/// ROR offers next).
+#[derive(Debug, Clone, Default)]
+pub struct Entry {
+    /// Id (the site's).
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Category code.
+    pub category_code: Option<String>,
+    /// Category label.
+    pub category_label: Option<String>,
+    /// Category abbreviation (EHPAD, CMP…).
+    pub category_sigle: Option<String>,
+    /// Activities, as labels.
+    pub activities: Vec<String>,
+    /// Publics, as codes (filters).
+    pub publics: Vec<String>,
+    /// Publics, as labels (text).
+    pub public_labels: Vec<String>,
+    /// Youngest age taken.
+    pub age_min: Option<i64>,
+    /// Oldest age taken.
+    pub age_max: Option<i64>,
+    /// Street address.
+    pub address: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Town.
+    pub city: Option<String>,
+    /// INSEE commune.
+    pub insee: Option<String>,
+    /// INSEE département.
+    pub departement: Option<String>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// Longitude.
+    pub lon: Option<f64>,
+    /// Telephone.
+    pub phone: Option<String>,
+}
+
+impl From<&Site> for Entry {
+    fn from(site: &Site) -> Self {
+        Self {
+            id: site.id,
+            name: site.name.clone(),
+            category_code: site.category_code.clone(),
+            category_label: site.category_label.clone(),
+            address: site.address_line.clone(),
+            postal_code: site.postal_code.clone(),
+            city: site.city.clone(),
+            insee: site.commune_insee.clone(),
+            departement: site.departement.clone(),
+            lat: site.lat,
+            lon: site.lon,
+            phone: site.phone.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 /// What a result shows, stored with the document so that a page of results needs no query to
@@ -159,7 +226,7 @@ impl SearchIndex {
             let Some(last) = page.last() else { break };
             after = last.id;
             for site in &page {
-                writer.add_document(document(&loaded.fields, site))?;
+                writer.add_document(document(&loaded.fields, &Entry::from(site)))?;
                 n += 1;
             }
         }
@@ -202,7 +269,7 @@ impl SearchIndex {
                 writer.delete_term(Term::from_field_u64(loaded.fields.id, *id as u64));
             }
             for site in sites.iter().filter(|s| s.status == "active") {
-                writer.add_document(document(&loaded.fields, site))?;
+                writer.add_document(document(&loaded.fields, &Entry::from(site)))?;
             }
         }
         commit(&mut writer, last)?;
@@ -237,49 +304,71 @@ fn commit(writer: &mut IndexWriter, last_change: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The indexed document of a site. Synonyms are added at index time, so that a query in lay
+/// The indexed document of an entry. Synonyms are added at index time, so that a query in lay
 /// words (« maison de retraite ») matches the technical label (EHPAD) without query rewriting.
-pub(super) fn document(f: &Fields, site: &Site) -> TantivyDocument {
-    let category = site.category_label.clone().unwrap_or_default();
-    let mut words = fold_words(&site.name);
+pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
+    let category = [e.category_label.as_deref(), e.category_sigle.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let detail = [e.activities.join(" "), e.public_labels.join(" ")].join(" ");
+    let mut words = fold_words(&e.name);
     words.extend(fold_words(&category));
-    let keywords = Synonyms::shipped().expand(&words);
-    let place = [site.city.as_deref(), site.postal_code.as_deref(), site.address_line.as_deref()]
+    words.extend(fold_words(&detail));
+    let keywords = format!("{detail} {}", Synonyms::shipped().expand(&words));
+    let place = [e.city.as_deref(), e.postal_code.as_deref(), e.address.as_deref()]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
         .join(" ");
     let card = Card {
-        id: site.id,
-        name: site.name.clone(),
-        category: site.category_label.clone(),
-        address: site.address_line.clone(),
-        postal_code: site.postal_code.clone(),
-        city: site.city.clone(),
-        phone: site.phone.clone(),
-        lat: site.lat,
-        lon: site.lon,
+        id: e.id,
+        name: e.name.clone(),
+        category: e.category_label.clone(),
+        address: e.address.clone(),
+        postal_code: e.postal_code.clone(),
+        city: e.city.clone(),
+        phone: e.phone.clone(),
+        lat: e.lat,
+        lon: e.lon,
     };
+    let all = format!("{} {category} {keywords} {place}", e.name);
     let mut d = doc!(
-        f.id => site.id as u64,
-        f.name => site.name.clone(),
+        f.id => e.id as u64,
+        f.all => all,
+        f.name => e.name.clone(),
         f.category => category,
         f.keywords => keywords,
         f.place => place,
         f.card => serde_json::to_string(&card).expect("serialisable card"),
-        f.age_min => 0i64,
-        f.age_max => 200i64,
+        f.age_min => e.age_min.unwrap_or(0),
+        f.age_max => e.age_max.unwrap_or(200),
     );
-    for (field, value) in
-        [(f.category_code, &site.category_code), (f.departement, &site.departement), (f.insee, &site.commune_insee)]
-    {
+    for (field, value) in [(f.category_code, &e.category_code), (f.departement, &e.departement), (f.insee, &e.insee)] {
         if let Some(v) = value {
             d.add_text(field, v);
         }
     }
-    if let (Some(lat), Some(lon)) = (site.lat, site.lon) {
+    for p in &e.publics {
+        d.add_text(f.publics, p);
+    }
+    if let (Some(lat), Some(lon)) = (e.lat, e.lon) {
         d.add_f64(f.lat, lat);
         d.add_f64(f.lon, lon);
     }
     d
+}
+
+impl SearchIndex {
+    /// Builds a standalone index in `dir` from entries (benchmarks, tests); returns it ready.
+    pub fn build_from(dir: &Path, entries: impl Iterator<Item = Entry>, threads: usize) -> anyhow::Result<Self> {
+        let current = dir.join("current");
+        std::fs::create_dir_all(&current)?;
+        let loaded = load(&current)?;
+        let mut writer: IndexWriter = loaded.index.writer_with_num_threads(threads.max(1), WRITER_HEAP * threads.max(1))?;
+        for e in entries {
+            writer.add_document(document(&loaded.fields, &e))?;
+        }
+        commit(&mut writer, 0)?;
+        writer.wait_merging_threads()?;
+        loaded.reader.reload()?;
+        Ok(Self { dir: dir.to_owned(), loaded: RwLock::new(Arc::new(loaded)), writing: std::sync::Mutex::new(()) })
+    }
 }

@@ -7,5 +7,5 @@ mod index;
 mod query;
 pub mod text;
 
-pub use index::{SCHEMA_VERSION, SearchIndex};
+pub use index::{Card, Entry, SCHEMA_VERSION, SearchIndex};
 pub use query::{Facet, Hit, SearchParams, SearchResults, Segment};

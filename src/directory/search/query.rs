@@ -34,6 +34,10 @@ pub struct SearchParams {
     pub departement: Option<String>,
     /// INSEE commune.
     pub commune: Option<String>,
+    /// Publics taken (codes; any of them).
+    pub publics: Vec<String>,
+    /// Whether to count facets (pages and the API do; a bare top-k does not need them).
+    pub facets: bool,
     /// The patient's age: only offers whose age range includes it.
     pub age: Option<i64>,
     /// Search around this point (lat, lon), sorted by distance.
@@ -128,7 +132,8 @@ impl SearchIndex {
                 Ok(Hit { card, distance_km, highlighted })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let (categories, departements, communes) = facets(&searcher, &query)?;
+        let (categories, departements, communes) =
+            if p.facets { facets(&searcher, &query)? } else { Default::default() };
         Ok(SearchResults { total, hits, radius_km: radius, categories, departements, communes })
     }
 }
@@ -154,6 +159,10 @@ fn filters(f: &Fields, p: &SearchParams) -> Vec<Box<dyn Query>> {
             p.categories.iter().map(|c| (Occur::Should, term(f.category_code, c))).collect();
         out.push(Box::new(BooleanQuery::new(any)));
     }
+    if !p.publics.is_empty() {
+        let any: Vec<(Occur, Box<dyn Query>)> = p.publics.iter().map(|c| (Occur::Should, term(f.publics, c))).collect();
+        out.push(Box::new(BooleanQuery::new(any)));
+    }
     if let Some(d) = &p.departement {
         out.push(term(f.departement, d));
     }
@@ -177,19 +186,20 @@ fn build(f: &Fields, tokens: &[String], raw: &str, filters: &[Box<dyn Query>], w
         let last = i + 1 == tokens.len() && typing_last;
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (field, boost) in fields {
-            let term = Term::from_field_text(field, token);
-            let exact = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
+            let exact = TermQuery::new(Term::from_field_text(field, token), IndexRecordOption::WithFreqs);
             alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(exact), boost))));
-            let len = token.chars().count();
-            if len >= 4 {
-                let distance = if len >= 8 { 2 } else { 1 };
-                let fuzzy = FuzzyTermQuery::new(term.clone(), distance, true);
-                alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(fuzzy), boost * 0.3))));
-            }
-            if last && len >= 2 {
-                let prefix = FuzzyTermQuery::new_prefix(term, 0, true);
-                alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(prefix), boost * 0.5))));
-            }
+        }
+        // Typos and prefixes are looked up once, in the field that holds every text.
+        let term = Term::from_field_text(f.all, token);
+        let len = token.chars().count();
+        if len >= 4 {
+            let distance = if len >= 8 { 2 } else { 1 };
+            let fuzzy = FuzzyTermQuery::new(term.clone(), distance, true);
+            alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(fuzzy), 0.5))));
+        }
+        if last && len >= 2 {
+            let prefix = FuzzyTermQuery::new_prefix(term, 0, true);
+            alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(prefix), 0.8))));
         }
         clauses.push((word_occur, Box::new(BooleanQuery::new(alternatives))));
     }
