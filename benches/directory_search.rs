@@ -61,8 +61,12 @@ struct Q {
 }
 
 fn entry(r: Row) -> anyhow::Result<Entry> {
+    let id: i64 = r.id.parse()?;
     Ok(Entry {
-        id: r.id.parse()?,
+        key: id as u64,
+        kind: "entry",
+        id,
+        subtitle: None,
         name: r.name,
         category_code: Some(r.category.code),
         category_label: Some(r.category.label),
@@ -111,7 +115,9 @@ fn dir_bytes(path: &std::path::Path) -> u64 {
 fn rss_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }
 

@@ -110,6 +110,8 @@ enum ImportFormat {
     FinessCsv,
     /// The FINESS+ JSON structures flow.
     FinessJson,
+    /// FHIR R4 of the ROR or the Annuaire Santé (Bundle or NDJSON).
+    Fhir,
 }
 
 #[derive(Debug, Subcommand)]
@@ -181,7 +183,7 @@ pub fn run() -> anyhow::Result<i32> {
             let full = Mode::Full { max_closing_share: if allow_mass_closing { 1.0 } else { 0.2 } };
             let mode = match (mode, format) {
                 (Some(ImportModeArg::Full), _) | (None, ImportFormat::FinessCsv) => full,
-                (Some(ImportModeArg::Delta), _) | (None, ImportFormat::FinessJson) => Mode::Delta,
+                (Some(ImportModeArg::Delta), _) | (None, ImportFormat::FinessJson | ImportFormat::Fhir) => Mode::Delta,
             };
             directory_import(&open(config, true)?, format, &file, &scope, mode)
         }
@@ -274,9 +276,10 @@ fn directory_import(
     scope: &crate::directory::import::Scope,
     mode: crate::directory::import::Mode,
 ) -> anyhow::Result<i32> {
-    use crate::directory::{finess_csv, finess_json, import};
+    use crate::directory::{fhir, finess_csv, finess_json, import, offers};
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let shown = file.display();
+    let name = file.file_name().map_or_else(|| shown.to_string(), |n| n.to_string_lossy().into_owned());
     let (format_name, establishments, rejected) = match format {
         ImportFormat::FinessCsv => {
             let parsed = finess_csv::parse_bytes(&bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
@@ -285,6 +288,13 @@ fn directory_import(
         ImportFormat::FinessJson => {
             let parsed = finess_json::parse_slice(&bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
             ("finess-json", parsed.establishments, parsed.rejected)
+        }
+        ImportFormat::Fhir => {
+            let parsed = fhir::parse(&bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+            let request = import::ImportRequest { format: "fhir", file_name: &name, scope, mode };
+            let report = offers::import_fhir(&mut state.db.get()?, &state.system_context(), &request, &parsed)
+                .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+            return print_report(&shown.to_string(), &report);
         }
     };
     let bar = indicatif::ProgressBar::new(establishments.len() as u64);
@@ -295,12 +305,15 @@ fn directory_import(
     );
     bar.set_message("import");
     let ctx = state.system_context();
-    let name = file.file_name().map_or_else(|| shown.to_string(), |n| n.to_string_lossy().into_owned());
     let mut conn = state.db.get()?;
     let request = import::ImportRequest { format: format_name, file_name: &name, scope, mode };
     let report = import::import_finess(&mut conn, &ctx, &request, &establishments, rejected, &|n| bar.set_position(n))
         .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
     bar.finish_and_clear();
+    print_report(&shown.to_string(), &report)
+}
+
+fn print_report(shown: &str, report: &crate::directory::import::ImportReport) -> anyhow::Result<i32> {
     println!(
         "import #{}: {} created, {} updated, {} unchanged, {} closed, {} outside the scope, {} rejected",
         report.import_id,
@@ -374,6 +387,9 @@ fn node_id() -> String {
     format!("{host}-{}-{:08x}", std::process::id(), rand::random::<u32>())
 }
 
+/// The synthetic directory of the demo territory (`data/demo/`, fictitious establishments).
+const DEMO_DIRECTORY: &[u8] = include_bytes!("../data/demo/ror-92nord.ndjson");
+
 /// `atomes demo`: the embedded default with a demo administrator, then serve.
 fn demo(config: Config) -> anyhow::Result<i32> {
     let state = open(config, true)?;
@@ -388,6 +404,19 @@ fn demo(config: Config) -> anyhow::Result<i32> {
         println!("  (il devra être changé à la première connexion ; il ne sera plus affiché)");
     } else {
         println!("Données de démonstration existantes conservées ({}).", state.config.data_dir.display());
+    }
+    if crate::directory::offers::count_offers(&mut conn, "active")? == 0 {
+        let parsed =
+            crate::directory::fhir::parse(DEMO_DIRECTORY).map_err(|e| anyhow::anyhow!("demo directory: {e}"))?;
+        let scope = crate::directory::import::Scope::default();
+        let request = crate::directory::import::ImportRequest {
+            format: "fhir",
+            file_name: "ror-92nord.ndjson (démonstration)",
+            scope: &scope,
+            mode: crate::directory::import::Mode::Delta,
+        };
+        let r = crate::directory::offers::import_fhir(&mut conn, &state.system_context(), &request, &parsed)?;
+        println!("Annuaire de démonstration chargé : {} offres (données fictives).", r.created);
     }
     drop(conn);
     serve(state, true)

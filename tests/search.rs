@@ -56,7 +56,8 @@ fn accents_case_typos_prefixes_and_lay_words_find_the_same_entry() {
 fn facets_filters_and_distance() {
     let app = TestApp::new();
     load(&app, CSV);
-    let all = app.state.search.search(&SearchParams { per_page: 5, page: 1, facets: true, ..Default::default() }).unwrap();
+    let all =
+        app.state.search.search(&SearchParams { per_page: 5, page: 1, facets: true, ..Default::default() }).unwrap();
     assert_eq!(all.total, 40);
     let cmp = all.categories.iter().find(|f| f.value == "156").expect("a CMP facet");
     let only = app
@@ -135,4 +136,76 @@ async fn the_page_works_without_javascript_and_the_api_answers_json() {
     let r = app.get("/api/directory/search?age=-3").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("âge"));
+}
+
+const DEMO: &[u8] = include_bytes!("../data/demo/ror-92nord.ndjson");
+
+fn load_demo(app: &TestApp) -> atomes::directory::import::ImportReport {
+    let parsed = atomes::directory::fhir::parse(DEMO).unwrap();
+    let scope = Scope::default();
+    let request = ImportRequest { format: "fhir", file_name: "demo.ndjson", scope: &scope, mode: Mode::Delta };
+    let r = atomes::directory::offers::import_fhir(&mut app.conn(), &app.state.system_context(), &request, &parsed)
+        .unwrap();
+    app.state.search.sync(&mut app.conn()).unwrap();
+    r
+}
+
+/// The example: « the nearest SSIAD that takes a 58-year-old in Colombes ».
+#[test]
+fn ror_offers_answer_the_coordinators_questions() {
+    let app = TestApp::new();
+    let first = load_demo(&app);
+    assert_eq!((first.created, first.rejected.len()), (262, 0));
+    let again = load_demo(&app);
+    assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 262), "idempotent");
+
+    let colombes = app.state.search.places().find("Colombes").expect("Colombes is a known place");
+    assert_eq!(colombes.insee, "92025");
+    assert_eq!(app.state.search.places().find("92700").unwrap().insee, "92025");
+    let p = SearchParams {
+        text: "ssiad".into(),
+        age: Some(58),
+        near: Some((colombes.lat, colombes.lon)),
+        page: 1,
+        per_page: 10,
+        ..Default::default()
+    };
+    let r = app.state.search.search(&p).unwrap();
+    assert!(!r.hits.is_empty());
+    for h in &r.hits {
+        assert!(h.card.age_min.unwrap_or(0) <= 58 && h.card.age_max.unwrap_or(200) >= 58, "{:?}", h.card);
+        assert!(h.card.subtitle.as_deref().unwrap_or("").contains("SSIAD"), "{:?}", h.card);
+    }
+    let d: Vec<f64> = r.hits.iter().map(|h| h.distance_km.unwrap()).collect();
+    assert!(d.windows(2).all(|w| w[0] <= w[1]));
+
+    let cmp = names(&app, text("cmp adultes gennevilliers"));
+    assert!(!cmp.is_empty());
+    let temp = app
+        .state
+        .search
+        .search(&SearchParams {
+            text: "hébergement temporaire alzheimer".into(),
+            page: 1,
+            per_page: 5,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        temp.hits.iter().all(|h| h.card.name.contains("temporaire") || h.card.name.contains("Alzheimer")),
+        "{:?}",
+        temp.hits.iter().map(|h| &h.card.name).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn sensitive_units_are_never_indexed() {
+    let app = TestApp::new();
+    load_demo(&app);
+    let parsed = atomes::directory::fhir::parse(DEMO).unwrap();
+    let sensitive: Vec<&str> =
+        parsed.healthcare_services.iter().filter(|s| s.sensitive_unit).filter_map(|s| s.name.as_deref()).collect();
+    assert!(!sensitive.is_empty());
+    let active = atomes::directory::offers::count_offers(&mut app.conn(), "active").unwrap();
+    assert_eq!(app.state.search.num_docs() as i64, active - sensitive.len() as i64);
 }

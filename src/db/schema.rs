@@ -176,6 +176,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    dir_offers (id) {
+        id -> BigInt,
+        source -> Text,
+        source_key -> Text,
+        site_key -> Nullable<Text>,
+        site_name -> Nullable<Text>,
+        name -> Text,
+        category_code -> Nullable<Text>,
+        category_label -> Nullable<Text>,
+        activity_field -> Nullable<Text>,
+        activities -> Text,
+        care_modes -> Text,
+        publics -> Text,
+        age_min -> Nullable<Integer>,
+        age_max -> Nullable<Integer>,
+        address_line -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        city -> Nullable<Text>,
+        commune_insee -> Nullable<Text>,
+        departement -> Nullable<Text>,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        phone -> Nullable<Text>,
+        sensitive -> Bool,
+        status -> Text,
+        source_updated_at -> Nullable<Timestamp>,
+        content_hash -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(dir_sites -> dir_organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -188,6 +221,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     nomenclature_codes,
     dir_organizations,
     dir_sites,
+    dir_offers,
     dir_changes,
     dir_imports,
 );

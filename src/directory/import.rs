@@ -249,7 +249,7 @@ fn duplicate(e: &FinessEstablishment, first_index: usize) -> Rejected {
     }
 }
 
-fn record_import(
+pub(super) fn record_import(
     c: &mut DbConn,
     ctx: &AccessContext,
     request: &ImportRequest<'_>,

@@ -7,14 +7,15 @@
 //! - [`nomenclature`]: the national NOS code systems, loaded as data.
 //! - [`model`]: stored sites and the change feed; [`import`]: idempotent, scoped imports.
 
+pub mod fhir;
 pub mod finess;
 pub mod finess_csv;
-pub mod fhir;
 pub mod finess_json;
 pub mod geo;
 pub mod import;
 pub mod model;
 pub mod nomenclature;
+pub mod offers;
 pub mod search;
 
 use std::time::Duration;

@@ -12,7 +12,7 @@ use super::error::AppError;
 use super::layout::Layout;
 use super::session::Viewer;
 use crate::app::AppState;
-use crate::directory::model::{self, Place};
+use crate::directory::model::Place;
 use crate::directory::nomenclature::{self, CATEGORY_SYSTEM};
 use crate::directory::search::{SearchParams, SearchResults};
 
@@ -105,7 +105,7 @@ async fn resolve(state: &AppState, form: &SearchForm) -> Result<Resolved, AppErr
     let place = if around.is_empty() {
         None
     } else {
-        let found = state.db.run(move |c| model::find_place(c, &around).map_err(AppError::from)).await?;
+        let found = state.search.places().find(&around);
         if found.is_none() {
             errors.push(format!("La commune « {} » n'a pas été trouvée dans l'annuaire. Vérifiez l'orthographe ou indiquez le code postal.", form.autour.trim()));
         }
@@ -167,6 +167,16 @@ impl SearchPage {
         format!("{d:.1} km").replace('.', ",")
     }
 
+    /// "de 18 à 59 ans", "à partir de 60 ans", when the offer says.
+    pub fn ages(&self, h: &crate::directory::search::Hit) -> Option<String> {
+        match (h.card.age_min, h.card.age_max) {
+            (Some(a), Some(b)) if b < 120 => Some(format!("de {a} à {b} ans")),
+            (Some(a), _) if a > 0 => Some(format!("à partir de {a} ans")),
+            (_, Some(b)) if b < 120 => Some(format!("jusqu'à {b} ans")),
+            _ => None,
+        }
+    }
+
     /// Number of pages.
     pub fn pages(&self) -> usize {
         self.results.as_ref().map_or(0, |r| r.total.div_ceil(PER_PAGE))
@@ -209,9 +219,12 @@ pub async fn search_page(
     }
     let resolved = resolve(&state, &form).await?;
     let results = if resolved.errors.is_empty() { Some(run(&state, resolved.params).await?) } else { None };
-    let codes: Vec<String> =
-        results.as_ref().map(|r| r.communes.iter().map(|f| f.value.clone()).collect()).unwrap_or_default();
-    let commune_names = state.db.run(move |c| model::commune_names(c, &codes).map_err(AppError::from)).await?;
+    let places = state.search.places();
+    let commune_names: HashMap<String, String> = results
+        .iter()
+        .flat_map(|r| r.communes.iter())
+        .filter_map(|f| Some((f.value.clone(), places.name_of(&f.value)?.to_owned())))
+        .collect();
     Ok(SearchPage {
         layout,
         form,

@@ -8,13 +8,15 @@ use serde::{Deserialize, Serialize};
 use tantivy::schema::{FAST, Field, INDEXED, STORED, STRING, Schema, TextFieldIndexing, TextOptions};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
 
+use super::places::Places;
 use super::text::{FRENCH, Synonyms, fold_words, french_analyzer};
 use crate::db::DbConn;
-use crate::db::schema::{dir_changes, dir_sites};
+use crate::db::schema::{dir_changes, dir_offers, dir_sites};
 use crate::directory::model::Site;
+use crate::directory::offers::Offer;
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Memory given to the index writer.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
@@ -71,8 +73,14 @@ fn schema() -> (Schema, Fields) {
 /// ROR offers next).
 #[derive(Debug, Clone, Default)]
 pub struct Entry {
-    /// Id (the site's).
+    /// Key of the document: the site id, or [`OFFER_KEY_BASE`] + the offer id.
+    pub key: u64,
+    /// `site` or `offer`.
+    pub kind: &'static str,
+    /// Id of the site or the offer.
     pub id: i64,
+    /// The site an offer belongs to.
+    pub subtitle: Option<String>,
     /// Name.
     pub name: String,
     /// Category code.
@@ -109,9 +117,14 @@ pub struct Entry {
     pub phone: Option<String>,
 }
 
+/// Offers and sites share the index; an offer's key is its id plus this.
+pub const OFFER_KEY_BASE: u64 = 1 << 40;
+
 impl From<&Site> for Entry {
     fn from(site: &Site) -> Self {
         Self {
+            key: site.id as u64,
+            kind: "site",
             id: site.id,
             name: site.name.clone(),
             category_code: site.category_code.clone(),
@@ -129,14 +142,55 @@ impl From<&Site> for Entry {
     }
 }
 
+impl From<&Offer> for Entry {
+    fn from(o: &Offer) -> Self {
+        let publics = Offer::labels(&o.publics);
+        let activities = Offer::labels(&o.activities).into_iter().chain(Offer::labels(&o.care_modes)).map(|l| l.label);
+        Self {
+            key: OFFER_KEY_BASE + o.id as u64,
+            kind: "offer",
+            id: o.id,
+            subtitle: o.site_name.clone().filter(|s| *s != o.name),
+            name: o.name.clone(),
+            category_code: o.category_code.clone(),
+            category_label: o.category_label.clone(),
+            category_sigle: None,
+            activities: o.activity_field.iter().cloned().chain(activities).collect(),
+            publics: publics.iter().map(|p| p.code.clone()).collect(),
+            public_labels: publics.into_iter().map(|p| p.label).collect(),
+            age_min: o.age_min.map(i64::from),
+            age_max: o.age_max.map(i64::from),
+            address: o.address_line.clone(),
+            postal_code: o.postal_code.clone(),
+            city: o.city.clone(),
+            insee: o.commune_insee.clone(),
+            departement: o.departement.clone(),
+            lat: o.lat,
+            lon: o.lon,
+            phone: o.phone.clone(),
+        }
+    }
+}
+
 /// What a result shows, stored with the document so that a page of results needs no query to
 /// the database.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Card {
-    /// Site id.
+    /// `site` or `offer`.
+    pub kind: String,
+    /// Id of the site or offer.
     pub id: i64,
     /// Name.
     pub name: String,
+    /// The site of an offer.
+    pub subtitle: Option<String>,
+    /// Publics, as labels.
+    #[serde(default)]
+    pub publics: Vec<String>,
+    /// Youngest age taken.
+    pub age_min: Option<i64>,
+    /// Oldest age taken.
+    pub age_max: Option<i64>,
     /// Category label.
     pub category: Option<String>,
     /// Street address.
@@ -169,6 +223,8 @@ pub(super) struct Loaded {
 /// The search index of this node.
 pub struct SearchIndex {
     dir: PathBuf,
+    /// The communes one can search around, refreshed with the index.
+    places: RwLock<Arc<Places>>,
     loaded: RwLock<Arc<Loaded>>,
     /// One writer at a time (sync job, reindex).
     writing: std::sync::Mutex<()>,
@@ -181,7 +237,23 @@ impl SearchIndex {
         let current = dir.join("current");
         std::fs::create_dir_all(&current)?;
         let loaded = load(&current)?;
-        Ok(Self { dir: dir.to_owned(), loaded: RwLock::new(Arc::new(loaded)), writing: std::sync::Mutex::new(()) })
+        Ok(Self {
+            dir: dir.to_owned(),
+            places: RwLock::new(Arc::new(Places::default())),
+            loaded: RwLock::new(Arc::new(loaded)),
+            writing: std::sync::Mutex::new(()),
+        })
+    }
+
+    /// The gazetteer of the communes in the directory.
+    pub fn places(&self) -> Arc<Places> {
+        self.places.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn refresh_places(&self, conn: &mut DbConn) -> anyhow::Result<()> {
+        let places = Places::load(conn)?;
+        *self.places.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(places);
+        Ok(())
     }
 
     pub(super) fn loaded(&self) -> Arc<Loaded> {
@@ -230,6 +302,23 @@ impl SearchIndex {
                 n += 1;
             }
         }
+        let mut after = 0i64;
+        loop {
+            let page: Vec<Offer> = dir_offers::table
+                .filter(dir_offers::id.gt(after))
+                .filter(dir_offers::status.eq("active"))
+                .filter(dir_offers::sensitive.eq(false))
+                .order(dir_offers::id.asc())
+                .limit(10_000)
+                .select(Offer::as_select())
+                .load(conn)?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for offer in &page {
+                writer.add_document(document(&loaded.fields, &Entry::from(offer)))?;
+                n += 1;
+            }
+        }
         commit(&mut writer, last_change)?;
         drop(writer);
         drop(loaded);
@@ -239,6 +328,7 @@ impl SearchIndex {
         std::fs::rename(&fresh, &current)?;
         *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(load(&current)?);
         let _ = std::fs::remove_dir_all(&old);
+        self.refresh_places(conn)?;
         Ok(n)
     }
 
@@ -248,21 +338,27 @@ impl SearchIndex {
         let Some(from) = self.applied_change() else {
             return self.rebuild(conn);
         };
+        if self.places().is_empty() {
+            self.refresh_places(conn)?;
+        }
         let _w = self.writing.lock().unwrap_or_else(|p| p.into_inner());
-        let changes: Vec<(i64, i64)> = dir_changes::table
+        let changes: Vec<(i64, String, i64)> = dir_changes::table
             .filter(dir_changes::id.gt(from))
-            .filter(dir_changes::entity_type.eq("site"))
             .order(dir_changes::id.asc())
             .limit(50_000)
-            .select((dir_changes::id, dir_changes::entity_id))
+            .select((dir_changes::id, dir_changes::entity_type, dir_changes::entity_id))
             .load(conn)?;
-        let Some(&(last, _)) = changes.last() else { return Ok(0) };
+        let Some(&(last, _, _)) = changes.last() else { return Ok(0) };
         let loaded = self.loaded();
         let mut writer: IndexWriter = loaded.index.writer(WRITER_HEAP)?;
-        let mut ids: Vec<i64> = changes.iter().map(|c| c.1).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        for chunk in ids.chunks(1000) {
+        let ids = |kind: &str| {
+            let mut v: Vec<i64> = changes.iter().filter(|c| c.1 == kind).map(|c| c.2).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let (site_ids, offer_ids) = (ids("site"), ids("offer"));
+        for chunk in site_ids.chunks(1000) {
             let sites: Vec<Site> =
                 dir_sites::table.filter(dir_sites::id.eq_any(chunk)).select(Site::as_select()).load(conn)?;
             for id in chunk {
@@ -272,9 +368,22 @@ impl SearchIndex {
                 writer.add_document(document(&loaded.fields, &Entry::from(site)))?;
             }
         }
+        for chunk in offer_ids.chunks(1000) {
+            let offers: Vec<Offer> =
+                dir_offers::table.filter(dir_offers::id.eq_any(chunk)).select(Offer::as_select()).load(conn)?;
+            for id in chunk {
+                writer.delete_term(Term::from_field_u64(loaded.fields.id, OFFER_KEY_BASE + *id as u64));
+            }
+            for offer in offers.iter().filter(|o| o.status == "active" && !o.sensitive) {
+                writer.add_document(document(&loaded.fields, &Entry::from(offer)))?;
+            }
+        }
+        let n = (site_ids.len() + offer_ids.len()) as u64;
         commit(&mut writer, last)?;
         loaded.reader.reload()?;
-        Ok(ids.len() as u64)
+        drop(_w);
+        self.refresh_places(conn)?;
+        Ok(n)
     }
 }
 
@@ -307,7 +416,8 @@ fn commit(writer: &mut IndexWriter, last_change: i64) -> anyhow::Result<()> {
 /// The indexed document of an entry. Synonyms are added at index time, so that a query in lay
 /// words (« maison de retraite ») matches the technical label (EHPAD) without query rewriting.
 pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
-    let category = [e.category_label.as_deref(), e.category_sigle.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let category =
+        [e.category_label.as_deref(), e.category_sigle.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
     let detail = [e.activities.join(" "), e.public_labels.join(" ")].join(" ");
     let mut words = fold_words(&e.name);
     words.extend(fold_words(&category));
@@ -319,8 +429,13 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
         .collect::<Vec<_>>()
         .join(" ");
     let card = Card {
+        kind: e.kind.to_owned(),
         id: e.id,
         name: e.name.clone(),
+        subtitle: e.subtitle.clone(),
+        publics: e.public_labels.clone(),
+        age_min: e.age_min,
+        age_max: e.age_max,
         category: e.category_label.clone(),
         address: e.address.clone(),
         postal_code: e.postal_code.clone(),
@@ -331,7 +446,7 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
     };
     let all = format!("{} {category} {keywords} {place}", e.name);
     let mut d = doc!(
-        f.id => e.id as u64,
+        f.id => e.key,
         f.all => all,
         f.name => e.name.clone(),
         f.category => category,
@@ -362,13 +477,19 @@ impl SearchIndex {
         let current = dir.join("current");
         std::fs::create_dir_all(&current)?;
         let loaded = load(&current)?;
-        let mut writer: IndexWriter = loaded.index.writer_with_num_threads(threads.max(1), WRITER_HEAP * threads.max(1))?;
+        let mut writer: IndexWriter =
+            loaded.index.writer_with_num_threads(threads.max(1), WRITER_HEAP * threads.max(1))?;
         for e in entries {
             writer.add_document(document(&loaded.fields, &e))?;
         }
         commit(&mut writer, 0)?;
         writer.wait_merging_threads()?;
         loaded.reader.reload()?;
-        Ok(Self { dir: dir.to_owned(), loaded: RwLock::new(Arc::new(loaded)), writing: std::sync::Mutex::new(()) })
+        Ok(Self {
+            dir: dir.to_owned(),
+            places: RwLock::new(Arc::new(Places::default())),
+            loaded: RwLock::new(Arc::new(loaded)),
+            writing: std::sync::Mutex::new(()),
+        })
     }
 }

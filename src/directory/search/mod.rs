@@ -4,8 +4,9 @@
 //! from a point with the radius widened when too few results are found.
 
 mod index;
+pub mod places;
 mod query;
 pub mod text;
 
-pub use index::{Card, Entry, SCHEMA_VERSION, SearchIndex};
+pub use index::{Card, Entry, OFFER_KEY_BASE, SCHEMA_VERSION, SearchIndex};
 pub use query::{Facet, Hit, SearchParams, SearchResults, Segment};

@@ -1,0 +1,340 @@
+//! Offers (ROR HealthcareService): storage and the FHIR import that fills it.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::fhir::{Coding, ConfidentialityLevel, FhirHealthcareService, FhirImport, FhirLocation, FhirOrganization};
+use super::import::{ImportError, ImportReport, ImportRequest, Mode, record_import};
+use super::nomenclature::{self, CATEGORY_SYSTEM};
+use crate::db::schema::dir_offers;
+use crate::db::{self, DbConn, PooledConn};
+use crate::journal::AccessContext;
+
+/// The source name of ROR records.
+pub const ROR: &str = "ror";
+
+/// A code and its label, as stored in the JSON lists of an offer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Label {
+    /// Code.
+    pub code: String,
+    /// Label.
+    pub label: String,
+}
+
+/// An offer as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = dir_offers)]
+pub struct Offer {
+    /// Id.
+    pub id: i64,
+    /// Source (`ror`).
+    pub source: String,
+    /// Id in the source.
+    pub source_key: String,
+    /// Id of its site in the source.
+    pub site_key: Option<String>,
+    /// Name of its site.
+    pub site_name: Option<String>,
+    /// Name of the offer.
+    pub name: String,
+    /// Site category code (TRE_R66).
+    pub category_code: Option<String>,
+    /// Site category label.
+    pub category_label: Option<String>,
+    /// Champ d'activité label.
+    pub activity_field: Option<String>,
+    /// Activités opérationnelles, JSON list of labels.
+    pub activities: String,
+    /// Modes de prise en charge, JSON.
+    pub care_modes: String,
+    /// Publics, JSON.
+    pub publics: String,
+    /// Youngest age taken.
+    pub age_min: Option<i32>,
+    /// Oldest age taken.
+    pub age_max: Option<i32>,
+    /// Street address.
+    pub address_line: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Town.
+    pub city: Option<String>,
+    /// INSEE commune.
+    pub commune_insee: Option<String>,
+    /// INSEE département.
+    pub departement: Option<String>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// Longitude.
+    pub lon: Option<f64>,
+    /// A public telephone.
+    pub phone: Option<String>,
+    /// Sensitive unit: never shown to visitors.
+    pub sensitive: bool,
+    /// `active` or `closed`.
+    pub status: String,
+    /// Last change in the source.
+    pub source_updated_at: Option<NaiveDateTime>,
+    /// Digest of the source records.
+    pub content_hash: String,
+    /// Created here.
+    pub created_at: NaiveDateTime,
+    /// Changed here.
+    pub updated_at: NaiveDateTime,
+}
+
+impl Offer {
+    /// A JSON list column, parsed.
+    pub fn labels(json: &str) -> Vec<Label> {
+        serde_json::from_str(json).unwrap_or_default()
+    }
+}
+
+/// The columns an import writes.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = dir_offers, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub struct OfferValues {
+    source: String,
+    source_key: String,
+    site_key: Option<String>,
+    site_name: Option<String>,
+    name: String,
+    category_code: Option<String>,
+    category_label: Option<String>,
+    activity_field: Option<String>,
+    activities: String,
+    care_modes: String,
+    publics: String,
+    age_min: Option<i32>,
+    age_max: Option<i32>,
+    address_line: Option<String>,
+    postal_code: Option<String>,
+    city: Option<String>,
+    commune_insee: Option<String>,
+    departement: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    phone: Option<String>,
+    sensitive: bool,
+    status: String,
+    source_updated_at: Option<NaiveDateTime>,
+    content_hash: String,
+    updated_at: NaiveDateTime,
+}
+
+/// Labels of the NOS systems an offer uses, to fill codings that come without a display.
+type Labels = HashMap<String, HashMap<String, String>>;
+
+fn label_list(codings: &[Coding], labels: &Labels) -> Vec<Label> {
+    codings
+        .iter()
+        .map(|c| Label {
+            code: c.code.clone(),
+            label: c
+                .display
+                .clone()
+                .or_else(|| labels.get(&c.system).and_then(|m| m.get(&c.code)).cloned())
+                .unwrap_or_else(|| c.code.clone()),
+        })
+        .collect()
+}
+
+struct Refs<'a> {
+    orgs: HashMap<&'a str, &'a FhirOrganization>,
+    locations: HashMap<&'a str, &'a FhirLocation>,
+}
+
+impl<'a> Refs<'a> {
+    /// The geographic entity (the first ancestor with an establishment category) of an org.
+    fn site(&self, mut org: &'a FhirOrganization) -> &'a FhirOrganization {
+        for _ in 0..4 {
+            if org.types.iter().any(|t| t.system == CATEGORY_SYSTEM) {
+                return org;
+            }
+            match org.part_of.as_ref().and_then(|r| r.target_id("Organization")).and_then(|id| self.orgs.get(id)) {
+                Some(parent) => org = parent,
+                None => break,
+            }
+        }
+        org
+    }
+}
+
+fn values(s: &FhirHealthcareService, refs: &Refs<'_>, labels: &Labels, now: NaiveDateTime) -> OfferValues {
+    let org = s.provided_by.as_ref().and_then(|r| r.target_id("Organization")).and_then(|id| refs.orgs.get(id));
+    let site = org.map(|o| refs.site(o));
+    let location = s.locations.iter().filter_map(|r| r.target_id("Location")).find_map(|id| refs.locations.get(id));
+    let category = site.and_then(|o| o.types.iter().find(|t| t.system == CATEGORY_SYSTEM));
+    let address = location.and_then(|l| l.address.as_ref()).or_else(|| site.and_then(|o| o.addresses.first()));
+    let insee = location
+        .and_then(|l| l.commune_cog.as_ref().map(|c| c.code.clone()))
+        .or_else(|| address.and_then(|a| a.insee_code.clone()));
+    let departement =
+        insee.as_deref().map(|i| i.get(..if i.starts_with("97") { 3 } else { 2 }).unwrap_or(i).to_owned());
+    let street = address.map(|a| {
+        let parts: Vec<&str> = [a.house_number.as_deref(), a.street_type.as_deref(), a.street_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        if parts.is_empty() { a.lines.join(", ") } else { parts.join(" ") }
+    });
+    let public_phone = s
+        .telecoms
+        .iter()
+        .chain(
+            s.contacts
+                .iter()
+                .filter(|c| matches!(c.confidentiality_level(), None | Some(ConfidentialityLevel::Free)))
+                .flat_map(|c| c.telecoms.iter()),
+        )
+        .chain(site.map(|o| o.telecoms.as_slice()).unwrap_or(&[]))
+        .find(|t| {
+            t.system.as_deref() == Some("phone")
+                && matches!(t.confidentiality_level(), None | Some(ConfidentialityLevel::Free))
+        })
+        .map(|t| t.value.clone());
+    let json = |v: Vec<Label>| serde_json::to_string(&v).expect("serialisable labels");
+    let today = now.date();
+    let closed = s.active == Some(false)
+        || s.closed_from.is_some_and(|d| d <= today && s.reopening_on.is_none_or(|r| r > today));
+    let digest = Sha256::new()
+        .chain_update(serde_json::to_vec(s).unwrap_or_default())
+        .chain_update(serde_json::to_vec(&site).unwrap_or_default())
+        .chain_update(serde_json::to_vec(&location).unwrap_or_default());
+    OfferValues {
+        source: ROR.to_owned(),
+        source_key: s.id.clone(),
+        site_key: site.map(|o| o.id.clone()),
+        site_name: site.and_then(|o| o.name.clone()),
+        name: s.name.clone().or_else(|| site.and_then(|o| o.name.clone())).unwrap_or_else(|| s.id.clone()),
+        category_code: category.map(|c| c.code.clone()),
+        category_label: category.map(|c| label_list(std::slice::from_ref(c), labels)[0].label.clone()),
+        activity_field: label_list(&s.activity_fields, labels).into_iter().next().map(|l| l.label),
+        activities: json(label_list(&s.operational_activities, labels)),
+        care_modes: json(label_list(&s.care_modes, labels)),
+        publics: json(label_list(&s.publics, labels)),
+        age_min: s.age_min.map(i32::from),
+        age_max: s.age_max.map(i32::from),
+        address_line: street,
+        postal_code: address.and_then(|a| a.postal_code.clone()),
+        city: address.and_then(|a| a.city.clone()),
+        commune_insee: insee,
+        departement,
+        lat: location.and_then(|l| l.position.map(|p| p.lat)),
+        lon: location.and_then(|l| l.position.map(|p| p.lon)),
+        phone: public_phone,
+        sensitive: s.sensitive_unit,
+        status: if closed { "closed" } else { "active" }.to_owned(),
+        source_updated_at: s.last_updated.map(|t| t.naive_utc()),
+        content_hash: hex::encode(digest.finalize()),
+        updated_at: now,
+    }
+}
+
+/// Imports the offers of a parsed FHIR file in one transaction (organisations and locations are
+/// read for the site, address and position they give the offers).
+pub fn import_fhir(
+    conn: &mut PooledConn,
+    ctx: &AccessContext,
+    request: &ImportRequest<'_>,
+    parsed: &FhirImport,
+) -> Result<ImportReport, ImportError> {
+    let now = ctx.at.naive_utc();
+    let refs = Refs {
+        orgs: parsed.organizations.iter().map(|o| (o.id.as_str(), o)).collect(),
+        locations: parsed.locations.iter().map(|l| (l.id.as_str(), l)).collect(),
+    };
+    db::write_tx(conn, |c| {
+        let mut labels: Labels = HashMap::new();
+        for (_, json) in nomenclature::EMBEDDED {
+            if let Some(url) =
+                serde_json::from_str::<serde_json::Value>(json).ok().and_then(|v| v["url"].as_str().map(str::to_owned))
+            {
+                labels.insert(url.clone(), nomenclature::labels(c, &url)?);
+            }
+        }
+        let stored: HashMap<String, (i64, String, String)> = dir_offers::table
+            .filter(dir_offers::source.eq(ROR))
+            .select((dir_offers::source_key, dir_offers::id, dir_offers::content_hash, dir_offers::status))
+            .load::<(String, i64, String, String)>(c)?
+            .into_iter()
+            .map(|(k, id, h, s)| (k, (id, h, s)))
+            .collect();
+        let mut report = ImportReport { rejected: parsed.rejected.clone(), ..Default::default() };
+        let mut seen = HashSet::new();
+        let mut changed = Vec::new();
+        for s in &parsed.healthcare_services {
+            let v = values(s, &refs, &labels, now);
+            if !request.scope.contains(v.departement.as_deref(), v.commune_insee.as_deref()) {
+                report.skipped += 1;
+                continue;
+            }
+            if !seen.insert(s.id.clone()) {
+                continue;
+            }
+            match stored.get(&s.id) {
+                Some((_, hash, _)) if *hash == v.content_hash => report.unchanged += 1,
+                Some((id, _, _)) => {
+                    diesel::update(dir_offers::table.find(*id)).set(&v).execute(c)?;
+                    changed.push(*id);
+                    report.updated += 1;
+                }
+                None => {
+                    let id: i64 = diesel::insert_into(dir_offers::table)
+                        .values((&v, dir_offers::created_at.eq(now)))
+                        .returning(dir_offers::id)
+                        .get_result(c)?;
+                    changed.push(id);
+                    report.created += 1;
+                }
+            }
+        }
+        if let Mode::Full { .. } = request.mode {
+            let vanished: Vec<i64> =
+                stored.iter().filter(|(k, v)| v.2 == "active" && !seen.contains(*k)).map(|(_, v)| v.0).collect();
+            for chunk in vanished.chunks(500) {
+                diesel::update(dir_offers::table.filter(dir_offers::id.eq_any(chunk)))
+                    .set((dir_offers::status.eq("closed"), dir_offers::updated_at.eq(now)))
+                    .execute(c)?;
+            }
+            report.closed = vanished.len();
+            changed.extend(vanished);
+        }
+        feed_offer_changes(c, &changed, now)?;
+        report.import_id = record_import(c, ctx, request, &report)?;
+        Ok(report)
+    })
+}
+
+fn feed_offer_changes(c: &mut DbConn, ids: &[i64], now: NaiveDateTime) -> QueryResult<()> {
+    use crate::db::schema::dir_changes;
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|id| {
+                (dir_changes::entity_type.eq("offer"), dir_changes::entity_id.eq(*id), dir_changes::created_at.eq(now))
+            })
+            .collect();
+        let q = diesel::insert_into(dir_changes::table).values(rows);
+        match c {
+            DbConn::Pg(pg) => q.execute(pg)?,
+            DbConn::Sqlite(sq) => q.execute(sq)?,
+        };
+    }
+    Ok(())
+}
+
+/// Number of offers per status.
+pub fn count_offers(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
+    dir_offers::table.filter(dir_offers::status.eq(status)).count().get_result(conn)
+}
+
+/// One offer.
+pub fn find_offer(conn: &mut DbConn, id: i64) -> QueryResult<Option<Offer>> {
+    dir_offers::table.find(id).select(Offer::as_select()).first(conn).optional()
+}
