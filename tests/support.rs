@@ -107,6 +107,8 @@ impl TestApp {
         db::run_migrations(&mut db.get().unwrap()).unwrap();
         let clock = ManualClock::new(epoch());
         let state = AppState::new(config, db, Arc::new(clock.clone())).unwrap();
+        // The index is built at start by the sync job; tests do it here.
+        state.search.sync(&mut state.db.get().unwrap()).unwrap();
         let router = atomes::web::app(state.clone());
         Self { state, clock, dir, router, _db: test_db }
     }

@@ -3,9 +3,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const E2E_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -70,7 +70,16 @@ export async function startServer() {
   const match = stdout.match(/One-time password \(shown once, to change at first login\): (\S+)/);
   if (!match) throw new Error(`no one-time password in the output of create-admin:\n${stdout}`);
 
-  // 2. The server on a free port; its output is kept to explain a failure.
+  // 2. The synthetic demo directory of the territory, so that searches have results.
+  const demo = fileURLToPath(new URL('../../data/demo/ror-92nord.ndjson', import.meta.url));
+  try {
+    await promisify(execFile)(ATOMES_BIN, [...common, 'directory', 'import', '--format', 'fhir', demo], opts);
+  } catch (e) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw new Error(`atomes directory import failed: ${e.message}\n${e.stderr ?? ''}`);
+  }
+
+  // 3. The server on a free port; its output is kept to explain a failure.
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(ATOMES_BIN, [...common, '--listen', `127.0.0.1:${port}`, 'serve'], {

@@ -9,6 +9,8 @@ import { startServer } from '../lib/server.js';
 const PAGES = [
   ['/', 'accueil', 200],
   ['/annuaire', 'annuaire', 200],
+  ['/annuaire?q=ssiad&autour=Colombes&age=58', 'annuaire-resultats', 200],
+  ['/annuaire?q=ehpad&autour=Nulle-part', 'annuaire-erreur', 200],
   ['/actualites', 'actualites', 200],
   ['/evenements', 'evenements', 200],
   ['/adhesion', 'adhesion', 200],

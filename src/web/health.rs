@@ -14,10 +14,15 @@ pub async fn healthz() -> Response {
     plain(StatusCode::OK, "ok")
 }
 
-/// `GET /readyz`: the database answers too.
+/// `GET /readyz`: the database answers too, and this node's search index is built.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let ok = state.db.run(|conn| conn.batch_execute("SELECT 1").map_err(AppError::from)).await;
     match ok {
+        Ok(()) if state.search.applied_change().is_none() => {
+            let mut res = plain(StatusCode::SERVICE_UNAVAILABLE, "search index building");
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(super::error::RETRY_AFTER_SECS));
+            res
+        }
         Ok(()) => plain(StatusCode::OK, "ready"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
