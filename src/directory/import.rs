@@ -207,7 +207,7 @@ pub fn import_finess(
         model::close_sites(c, &vanished, now)?;
         report.closed = vanished.len();
         changed_ids.extend(vanished);
-        model::feed_changes(c, &changed_ids, now)?;
+        model::feed_changes(c, "site", &changed_ids, now)?;
         report.import_id = record_import(c, ctx, request, &report)?;
         Ok(report)
     })

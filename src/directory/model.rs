@@ -185,13 +185,13 @@ pub fn close_sites(conn: &mut DbConn, ids: &[i64], now: NaiveDateTime) -> QueryR
     Ok(())
 }
 
-/// Appends changed site ids to the change feed read by the search indexers.
-pub fn feed_changes(conn: &mut DbConn, site_ids: &[i64], now: NaiveDateTime) -> QueryResult<()> {
-    for chunk in site_ids.chunks(1000) {
+/// Appends changed ids of one kind (`site`, `offer`) to the change feed read by the search indexers.
+pub fn feed_changes(conn: &mut DbConn, kind: &str, ids: &[i64], now: NaiveDateTime) -> QueryResult<()> {
+    for chunk in ids.chunks(1000) {
         let rows: Vec<_> = chunk
             .iter()
             .map(|id| {
-                (dir_changes::entity_type.eq("site"), dir_changes::entity_id.eq(*id), dir_changes::created_at.eq(now))
+                (dir_changes::entity_type.eq(kind), dir_changes::entity_id.eq(*id), dir_changes::created_at.eq(now))
             })
             .collect();
         let q = diesel::insert_into(dir_changes::table).values(rows);

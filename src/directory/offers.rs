@@ -305,28 +305,10 @@ pub fn import_fhir(
             report.closed = vanished.len();
             changed.extend(vanished);
         }
-        feed_offer_changes(c, &changed, now)?;
+        super::model::feed_changes(c, "offer", &changed, now)?;
         report.import_id = record_import(c, ctx, request, &report)?;
         Ok(report)
     })
-}
-
-fn feed_offer_changes(c: &mut DbConn, ids: &[i64], now: NaiveDateTime) -> QueryResult<()> {
-    use crate::db::schema::dir_changes;
-    for chunk in ids.chunks(1000) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|id| {
-                (dir_changes::entity_type.eq("offer"), dir_changes::entity_id.eq(*id), dir_changes::created_at.eq(now))
-            })
-            .collect();
-        let q = diesel::insert_into(dir_changes::table).values(rows);
-        match c {
-            DbConn::Pg(pg) => q.execute(pg)?,
-            DbConn::Sqlite(sq) => q.execute(sq)?,
-        };
-    }
-    Ok(())
 }
 
 /// Number of offers per status.
