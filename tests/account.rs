@@ -205,3 +205,20 @@ async fn a_given_password_must_be_changed_and_the_change_rotates_sessions() {
     assert!(app.try_login("camille@example.org", PASSWORD).await.session_token().is_none());
     assert!(app.try_login("camille@example.org", "nouvelle phrase secrète").await.session_token().is_some());
 }
+
+#[tokio::test]
+async fn a_proxy_that_rewrites_host_is_accepted_when_the_origin_is_the_public_url() {
+    let app = TestApp::with_config(|c| c.public_url = "https://atomes.example.org".parse().unwrap());
+    let csrf = app.login_csrf().await;
+    let post = |origin: &'static str| {
+        axum::http::Request::post("/connexion")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", format!("__Host-atomes_csrf={csrf}"))
+            .header("host", "backend:8080")
+            .header("origin", origin)
+            .body(axum::body::Body::from(format!("csrf={csrf}&email=x%40example.org&password=nope")))
+            .unwrap()
+    };
+    assert_eq!(app.send(post("https://atomes.example.org")).await.status, StatusCode::OK);
+    assert_eq!(app.send(post("https://evil.example")).await.status, StatusCode::FORBIDDEN);
+}

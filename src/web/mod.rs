@@ -39,7 +39,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(from_fn_with_state(state.clone(), middleware::render_errors))
                 .layer(CatchPanicLayer::new())
                 .layer(from_fn(middleware::allowed_methods))
-                .layer(from_fn(session::same_origin))
+                .layer(from_fn_with_state(state.clone(), session::same_origin))
                 .layer(RequestBodyLimitLayer::new(limit))
                 .layer(DefaultBodyLimit::max(limit))
                 .layer(CompressionLayer::new()),

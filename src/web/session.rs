@@ -96,8 +96,9 @@ pub async fn load_session(State(state): State<AppState>, mut req: Request, next:
 }
 
 /// Refuses a state-changing request sent from another site (`Origin` or `Sec-Fetch-Site`),
-/// before any handler runs (ASVS 3.5.3).
-pub async fn same_origin(req: Request, next: Next) -> Response {
+/// before any handler runs (ASVS 3.5.3). The origin may be the `Host` the request was sent to or
+/// the configured `public_url` (a reverse proxy may rewrite `Host`).
+pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
@@ -108,11 +109,16 @@ pub async fn same_origin(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .map(|o| o.split_once("://").map_or(o, |(_, rest)| rest).trim_end_matches('/').to_owned());
     let cross_site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");
-    let foreign_origin = match (origin_host.as_deref(), host) {
-        (Some("null"), _) => true,
-        (Some(o), Some(host)) => o != host,
-        (Some(_), None) => true,
-        (None, _) => false,
+    let public = &state.config.public_url;
+    let public_host = match (public.host_str(), public.port()) {
+        (Some(h), Some(p)) => Some(format!("{h}:{p}")),
+        (Some(h), None) => Some(h.to_owned()),
+        _ => None,
+    };
+    let foreign_origin = match origin_host.as_deref() {
+        None => false,
+        Some("null") => true,
+        Some(o) => Some(o) != host && Some(o) != public_host.as_deref(),
     };
     if cross_site || foreign_origin {
         return AppError::Forbidden.into_response();
