@@ -1,5 +1,6 @@
 //! The index: schema, (re)building from the database, applying the change feed.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -479,15 +480,24 @@ impl SearchIndex {
         let loaded = load(&current)?;
         let mut writer: IndexWriter =
             loaded.index.writer_with_num_threads(threads.max(1), WRITER_HEAP * threads.max(1))?;
+        // The gazetteer of the entries' communes (centre of their entries).
+        let mut communes: HashMap<(String, String), (Option<String>, f64, f64, i64)> = HashMap::new();
         for e in entries {
+            if let (Some(insee), Some(city), Some(lat), Some(lon)) = (&e.insee, &e.city, e.lat, e.lon) {
+                let c = communes.entry((insee.clone(), city.clone())).or_insert((e.postal_code.clone(), 0.0, 0.0, 0));
+                (c.1, c.2, c.3) = (c.1 + lat, c.2 + lon, c.3 + 1);
+            }
             writer.add_document(document(&loaded.fields, &e))?;
         }
+        let places = Places::from_rows(communes.into_iter().map(|((insee, city), (postal, lat, lon, n))| {
+            (Some(insee), Some(city), postal, Some(lat / n as f64), Some(lon / n as f64), n)
+        }));
         commit(&mut writer, 0)?;
         writer.wait_merging_threads()?;
         loaded.reader.reload()?;
         Ok(Self {
             dir: dir.to_owned(),
-            places: RwLock::new(Arc::new(Places::default())),
+            places: RwLock::new(Arc::new(places)),
             loaded: RwLock::new(Arc::new(loaded)),
             writing: std::sync::Mutex::new(()),
         })

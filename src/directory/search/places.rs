@@ -27,7 +27,8 @@ pub struct Places {
     entries: Vec<Entry>,
 }
 
-type Row = (Option<String>, Option<String>, Option<String>, Option<f64>, Option<f64>, i64);
+/// A group of entries of one commune: (insee, town, postal code, latitude, longitude, count).
+pub type Row = (Option<String>, Option<String>, Option<String>, Option<f64>, Option<f64>, i64);
 
 impl Places {
     /// Loads the communes of the sites and offers of the directory.
@@ -56,8 +57,13 @@ impl Places {
                 count_star(),
             ))
             .load(conn)?;
+        Ok(Self::from_rows(sites.into_iter().chain(offers)))
+    }
+
+    /// Builds the gazetteer from (insee, town, postal code, latitude, longitude, entries) groups.
+    pub fn from_rows(rows: impl Iterator<Item = Row>) -> Self {
         let mut by_insee: HashMap<String, Entry> = HashMap::new();
-        for (insee, city, postal, lat, lon, n) in sites.into_iter().chain(offers) {
+        for (insee, city, postal, lat, lon, n) in rows {
             let (Some(insee), Some(city), Some(lat), Some(lon)) = (insee, city, lat, lon) else { continue };
             let city = city.trim_end_matches(" CEDEX").trim().to_owned();
             let e = by_insee.entry(insee.clone()).or_insert_with(|| Entry {
@@ -78,7 +84,13 @@ impl Places {
                 e.place.name = city;
             }
         }
-        Ok(Self { entries: by_insee.into_values().collect() })
+        Self { entries: by_insee.into_values().collect() }
+    }
+
+    /// INSEE codes of the communes whose folded name is exactly `folded` (« saint denis » is
+    /// several communes).
+    pub fn codes_named(&self, folded: &str) -> Vec<&str> {
+        self.entries.iter().filter(|e| e.folded == folded).map(|e| e.place.insee.as_str()).collect()
     }
 
     /// The commune a user means: postal code, INSEE code, exact name, then name prefix; the

@@ -107,20 +107,29 @@ impl SearchIndex {
         let filters = filters(f, p);
         let per_page = p.per_page.clamp(1, 100);
         let offset = p.page.saturating_sub(1) * per_page;
-        let mut query = build(f, &tokens, &p.text, &filters, Occur::Must);
-        let mut total = searcher.search(&query, &Count)?;
+        let boost = commune_boost(f, &self.places(), &p.text);
+        let top = || TopDocs::with_limit(per_page).and_offset(offset).order_by_score();
+        // Cheapest plan first: exact words (and the prefix of the last one). Typos are tried only
+        // when that finds fewer than a page; « any word » only when nothing has every word.
+        let mut plan = Plan { occur: Occur::Must, fuzzy: false };
+        let (mut query, (mut total, mut best)) = {
+            let q = build(f, &tokens, &p.text, &filters, plan, boost.as_deref());
+            let r = searcher.search(&q, &(Count, top()))?;
+            (q, r)
+        };
+        if total < per_page.min(10) && tokens.iter().any(|t| t.chars().count() >= 4) {
+            plan.fuzzy = true;
+            query = build(f, &tokens, &p.text, &filters, plan, boost.as_deref());
+            (total, best) = searcher.search(&query, &(Count, top()))?;
+        }
         if total == 0 && tokens.len() > 1 {
-            // No document has every word: accept documents with some of them, best first.
-            query = build(f, &tokens, &p.text, &filters, Occur::Should);
-            total = searcher.search(&query, &Count)?;
+            plan.occur = Occur::Should;
+            query = build(f, &tokens, &p.text, &filters, plan, boost.as_deref());
+            (total, best) = searcher.search(&query, &(Count, top()))?;
         }
         let (hits, radius, total) = match p.near {
             Some(center) => nearest(&searcher, f, &query, center, p.radius_km, offset + per_page, total)?,
-            None => {
-                let top =
-                    searcher.search(&query, &TopDocs::with_limit(per_page).and_offset(offset).order_by_score())?;
-                (top.into_iter().map(|(_, a)| (a, None)).collect(), None, total)
-            }
+            None => (best.into_iter().map(|(_, a)| (a, None)).collect(), None, total),
         };
         let words = fold_words(&p.text);
         let hits = hits
@@ -176,9 +185,50 @@ fn filters(f: &Fields, p: &SearchParams) -> Vec<Box<dyn Query>> {
     out
 }
 
+/// How strict a text plan is.
+#[derive(Clone, Copy)]
+struct Plan {
+    /// `Must`: every word; `Should`: any word.
+    occur: Occur,
+    /// Whether words may match with one or two typos.
+    fuzzy: bool,
+}
+
+/// When the query ends with the name of a commune (« ehpad lyon »), entries of that commune
+/// rank first: a clause that adds score, not a filter, so that « EHPAD Les Colombes » elsewhere
+/// is still found.
+fn commune_boost(f: &Fields, places: &super::places::Places, text: &str) -> Option<Box<dyn Query>> {
+    let words = fold_words(text);
+    for n in (1..=4.min(words.len().saturating_sub(1))).rev() {
+        let tail = words[words.len() - n..].join(" ");
+        let codes = places.codes_named(&tail);
+        if !codes.is_empty() {
+            let any: Vec<(Occur, Box<dyn Query>)> = codes
+                .into_iter()
+                .map(|c| -> (Occur, Box<dyn Query>) {
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(Term::from_field_text(f.insee, c), IndexRecordOption::Basic)),
+                    )
+                })
+                .collect();
+            return Some(Box::new(BoostQuery::new(Box::new(BooleanQuery::new(any)), 1.5)));
+        }
+    }
+    None
+}
+
 /// Every word (or some, with `Occur::Should`) must match one of the text fields, exactly,
-/// within one or two typos, or, for the last word as typed, as a prefix.
-fn build(f: &Fields, tokens: &[String], raw: &str, filters: &[Box<dyn Query>], word_occur: Occur) -> Box<dyn Query> {
+/// within one or two typos when the plan allows, or, for the last word as typed, as a prefix.
+fn build(
+    f: &Fields,
+    tokens: &[String],
+    raw: &str,
+    filters: &[Box<dyn Query>],
+    plan: Plan,
+    boost: Option<&dyn Query>,
+) -> Box<dyn Query> {
+    let word_occur = plan.occur;
     let typing_last = !raw.ends_with(char::is_whitespace);
     let fields = [(f.name, 3.0), (f.category, 2.0), (f.keywords, 1.5), (f.place, 1.5)];
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -192,7 +242,7 @@ fn build(f: &Fields, tokens: &[String], raw: &str, filters: &[Box<dyn Query>], w
         // Typos and prefixes are looked up once, in the field that holds every text.
         let term = Term::from_field_text(f.all, token);
         let len = token.chars().count();
-        if len >= 4 {
+        if plan.fuzzy && len >= 4 {
             let distance = if len >= 8 { 2 } else { 1 };
             let fuzzy = FuzzyTermQuery::new(term.clone(), distance, true);
             alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(fuzzy), 0.5))));
@@ -208,6 +258,9 @@ fn build(f: &Fields, tokens: &[String], raw: &str, filters: &[Box<dyn Query>], w
     }
     for filter in filters {
         clauses.push((Occur::Must, filter.box_clone()));
+    }
+    if let Some(b) = boost {
+        clauses.push((Occur::Should, b.box_clone()));
     }
     Box::new(BooleanQuery::new(clauses))
 }
