@@ -208,6 +208,9 @@ pub struct Card {
     pub lon: Option<f64>,
 }
 
+/// Postal code, sums of latitudes and longitudes, and count of a commune's entries.
+type CommuneSum = (Option<String>, f64, f64, i64);
+
 /// The commit payload: which schema and how far in the change feed the index is.
 #[derive(Debug, Serialize, Deserialize)]
 struct Payload {
@@ -481,7 +484,7 @@ impl SearchIndex {
         let mut writer: IndexWriter =
             loaded.index.writer_with_num_threads(threads.max(1), WRITER_HEAP * threads.max(1))?;
         // The gazetteer of the entries' communes (centre of their entries).
-        let mut communes: HashMap<(String, String), (Option<String>, f64, f64, i64)> = HashMap::new();
+        let mut communes: HashMap<(String, String), CommuneSum> = HashMap::new();
         for e in entries {
             if let (Some(insee), Some(city), Some(lat), Some(lon)) = (&e.insee, &e.city, e.lat, e.lon) {
                 let c = communes.entry((insee.clone(), city.clone())).or_insert((e.postal_code.clone(), 0.0, 0.0, 0));
