@@ -34,9 +34,6 @@ pub struct SoonPage {
 /// What each announced service will offer, shown until it opens.
 fn purpose(key: &str) -> &'static str {
     match key {
-        "annuaire" => {
-            "Recherchez une ressource sanitaire, médico-sociale ou sociale du territoire (Répertoire opérationnel des ressources) : par activité, public, âge, commune ou distance."
-        }
         "actualites" => "Suivez les actualités du dispositif d'appui à la coordination et des acteurs du territoire.",
         "evenements" => "Découvrez les évènements du territoire et inscrivez-vous en ligne.",
         "adhesion" => "Demandez l'adhésion à l'association, pour vous-même ou pour votre structure.",
