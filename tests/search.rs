@@ -133,6 +133,9 @@ async fn the_page_works_without_javascript_and_the_api_answers_json() {
         j["hits"][0]["name"].as_str().unwrap().contains("CMP")
             || j["hits"][0]["category"].as_str().unwrap().contains("psychologique")
     );
+    assert!(j["categories"].as_array().unwrap().is_empty(), "facets only on request");
+    let j = app.get("/api/directory/search?q=cmp&facettes=1").await.json();
+    assert!(!j["categories"].as_array().unwrap().is_empty());
     let r = app.get("/api/directory/search?age=-3").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("âge"));

@@ -43,6 +43,9 @@ pub struct SearchForm {
     /// Page number.
     #[serde(default)]
     pub page: Option<usize>,
+    /// API only: also count the facets (`facettes=1`); the page always shows them.
+    #[serde(default)]
+    pub facettes: Option<u8>,
 }
 
 impl SearchForm {
@@ -261,7 +264,9 @@ pub async fn search_api(
     State(state): State<AppState>,
     Query(form): Query<SearchForm>,
 ) -> Result<Json<SearchResponse>, AppError> {
-    let resolved = resolve(&state, &form).await?;
+    let mut resolved = resolve(&state, &form).await?;
+    // Counting facets over every match is the costliest part of a search: clients ask for it.
+    resolved.params.facets = form.facettes == Some(1);
     if let Some(e) = resolved.errors.first() {
         return Err(AppError::BadRequest(e.clone()));
     }
