@@ -137,6 +137,15 @@ enum AdminCommand {
 enum JournalCommand {
     /// Check the hash chain; exits with status 1 at the first edited, removed or reordered entry.
     Verify,
+    /// Write the entries after an id as JSON lines (the export is itself journaled).
+    Export {
+        /// Only entries after this id.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +178,9 @@ pub fn run() -> anyhow::Result<i32> {
             create_admin(&open(config, true)?, &email, &given_name, &family_name, password_stdin)
         }
         Command::Journal(JournalCommand::Verify) => verify(&open(config, false)?),
+        Command::Journal(JournalCommand::Export { after, output }) => {
+            export_journal(&open(config, false)?, after, output)
+        }
         Command::Jobs(JobsCommand::RunOnce { name }) => run_job(&open(config, true)?, &name),
         Command::Directory(DirectoryCommand::Import {
             format,
@@ -482,6 +494,35 @@ fn verify(state: &AppState) -> anyhow::Result<i32> {
             Ok(1)
         }
     }
+}
+
+/// The journal holds source addresses (personal data): its export is recorded in it first.
+fn export_journal(state: &AppState, after: i64, output: Option<PathBuf>) -> anyhow::Result<i32> {
+    use std::io::Write;
+    let mut out: Box<dyn Write> = match &output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let ctx = state.system_context();
+    let mut conn = state.db.get()?;
+    db::write_tx(&mut conn, |c| {
+        journal::record(c, &ctx, journal::Action::Export, journal::Object::kind("journal"), journal::Outcome::Success)
+    })?;
+    let (mut cursor, mut n) = (after, 0u64);
+    loop {
+        let page = journal::list_after(&mut conn, cursor, 5_000)?;
+        let Some(last) = page.last() else { break };
+        cursor = last.id;
+        for e in &page {
+            writeln!(out, "{}", journal::export_line(e))?;
+            n += 1;
+        }
+    }
+    out.flush()?;
+    eprintln!("{n} entries exported");
+    Ok(0)
 }
 
 fn run_job(state: &AppState, name: &str) -> anyhow::Result<i32> {

@@ -128,6 +128,18 @@ fn migrate_create_admin_and_verify_then_detect_tampering() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("journal intact: 1 entries verified"), "{}", text(&o));
 
+    // The export is JSON lines, and the export itself is journaled before it is written.
+    let o = atomes(dir.path(), &db.url, &["journal", "export"]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!((lines[0]["action"].as_str(), lines[0]["object_type"].as_str()), (Some("creation"), Some("user")));
+    assert_eq!((lines[1]["action"].as_str(), lines[1]["object_type"].as_str()), (Some("export"), Some("journal")));
+    assert_eq!(lines[1]["prev_hash"], lines[0]["hash"]);
+    let o = atomes(dir.path(), &db.url, &["journal", "verify"]).output().unwrap();
+    assert!(text(&o).contains("journal intact: 2 entries verified"), "{}", text(&o));
+
     // Someone with direct access edits the entry.
     let sql = if db.is_pg() {
         "ALTER TABLE journal_entries DISABLE TRIGGER USER; UPDATE journal_entries SET actor_role = 'administrator' WHERE id = 1;"

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 pub use chain::GENESIS_HASH;
 pub use key::JournalKey;
-pub use model::{JournalEntry, count, list_all, list_for_object, record};
+pub use model::{JournalEntry, count, list_after, list_all, list_for_object, record};
 pub use verify::{Problem, VerifyReport, verify};
 
 /// What was done.
@@ -101,6 +101,25 @@ impl ActorRole {
             Self::System => "system",
         }
     }
+}
+
+/// The JSON line of one entry in an export (JNL-2: the journal is exportable evidence).
+pub fn export_line(e: &JournalEntry) -> String {
+    serde_json::json!({
+        "id": e.id,
+        "occurred_at": e.occurred_at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "actor_id": e.actor_id,
+        "actor_role": e.actor_role,
+        "action": e.action,
+        "object_type": e.object_type,
+        "object_id": e.object_id,
+        "outcome": e.outcome,
+        "source_ip": e.source_ip,
+        "request_id": e.request_id,
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
+    })
+    .to_string()
 }
 
 /// Who acts: an account id (none for visitors and the system) and the role.

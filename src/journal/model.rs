@@ -152,8 +152,8 @@ pub fn list_all(conn: &mut DbConn) -> QueryResult<Vec<JournalEntry>> {
     list_after(conn, 0, i64::MAX)
 }
 
-/// A page of entries after `after_id`, in chain order.
-pub(super) fn list_after(conn: &mut DbConn, after_id: i64, limit: i64) -> QueryResult<Vec<JournalEntry>> {
+/// A page of entries after `after_id`, in chain order (exports read the journal page by page).
+pub fn list_after(conn: &mut DbConn, after_id: i64, limit: i64) -> QueryResult<Vec<JournalEntry>> {
     journal_entries::table
         .filter(journal_entries::id.gt(after_id))
         .order(journal_entries::id.asc())
