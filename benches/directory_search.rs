@@ -84,6 +84,8 @@ fn entry(r: Row) -> anyhow::Result<Entry> {
         lat: Some(r.lat),
         lon: Some(r.lon),
         phone: r.phone,
+        source: None,
+        updated_on: None,
     })
 }
 

@@ -120,6 +120,16 @@ async fn the_page_works_without_javascript_and_the_api_answers_json() {
     assert!(r.count("li.result") >= 1);
     assert!(r.texts(".distance").iter().all(|t| t.contains("km")));
     assert!(r.count(".result-name mark") >= 1, "matches are highlighted");
+    // CGU §8.5: every result says where its data comes from and how fresh it is.
+    let sources = r.texts(".result-source");
+    assert_eq!(sources.len(), r.count("li.result"));
+    assert!(sources.iter().all(|s| s.starts_with("Source : FINESS, mise à jour le ")), "{sources:?}");
+    // « Retirer les filtres » keeps the words and removes the filters.
+    let r = app.get("/annuaire?q=centre&categorie=156&commune=38158").await;
+    let doc = scraper::Html::parse_document(&r.body);
+    let sel = scraper::Selector::parse(".facets p a").unwrap();
+    let reset = doc.select(&sel).next().expect("a reset link").value().attr("href").unwrap().to_owned();
+    assert_eq!(reset, "/annuaire?q=centre");
     let r = app.get("/annuaire?q=ehpad&autour=Nullepart-sur-Mer").await;
     assert!(r.texts("[role=alert]")[0].contains("n'a pas été trouvée"));
     let r = app.get("/annuaire?age=deux").await;

@@ -62,6 +62,11 @@ impl SearchForm {
             "categorie" => f.categorie = value.to_owned(),
             "departement" => f.departement = value.to_owned(),
             "commune" => f.commune = value.to_owned(),
+            "reset" => {
+                f.categorie.clear();
+                f.departement.clear();
+                f.commune.clear();
+            }
             _ => {}
         }
         f.page = if key == "page" { value.parse().ok() } else { None };
@@ -178,6 +183,20 @@ impl SearchPage {
             (_, Some(b)) if b < 120 => Some(format!("jusqu'à {b} ans")),
             _ => None,
         }
+    }
+
+    /// « Source : FINESS, mise à jour le 15/01/2026 » (CGU §8.5).
+    pub fn provenance(&self, h: &crate::directory::search::Hit) -> Option<String> {
+        let source = match h.card.source.as_deref()? {
+            "finess" => "FINESS",
+            "ror" => "Répertoire opérationnel des ressources (ROR)",
+            "annuaire" => "Annuaire Santé",
+            _ => "saisie locale",
+        };
+        Some(match h.card.updated_on {
+            Some(d) => format!("Source : {source}, mise à jour le {}", d.format("%d/%m/%Y")),
+            None => format!("Source : {source}, date de mise à jour inconnue"),
+        })
     }
 
     /// Number of pages.

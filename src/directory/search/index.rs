@@ -17,7 +17,7 @@ use crate::directory::model::Site;
 use crate::directory::offers::Offer;
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Memory given to the index writer.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
@@ -116,6 +116,10 @@ pub struct Entry {
     pub lon: Option<f64>,
     /// Telephone.
     pub phone: Option<String>,
+    /// Where the data comes from (`finess`, `ror`).
+    pub source: Option<String>,
+    /// When the source last changed it (CGU §8.5: the data is declarative, show its freshness).
+    pub updated_on: Option<chrono::NaiveDate>,
 }
 
 /// Offers and sites share the index; an offer's key is its id plus this.
@@ -138,6 +142,8 @@ impl From<&Site> for Entry {
             lat: site.lat,
             lon: site.lon,
             phone: site.phone.clone(),
+            source: Some(site.source.clone()),
+            updated_on: site.source_updated_on,
             ..Default::default()
         }
     }
@@ -169,6 +175,8 @@ impl From<&Offer> for Entry {
             lat: o.lat,
             lon: o.lon,
             phone: o.phone.clone(),
+            source: Some(o.source.clone()),
+            updated_on: o.source_updated_at.map(|t| t.date()),
         }
     }
 }
@@ -206,6 +214,12 @@ pub struct Card {
     pub lat: Option<f64>,
     /// Longitude.
     pub lon: Option<f64>,
+    /// Where the data comes from.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// When the source last changed it.
+    #[serde(default)]
+    pub updated_on: Option<chrono::NaiveDate>,
 }
 
 /// Postal code, sums of latitudes and longitudes, and count of a commune's entries.
@@ -447,6 +461,8 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
         phone: e.phone.clone(),
         lat: e.lat,
         lon: e.lon,
+        source: e.source.clone(),
+        updated_on: e.updated_on,
     };
     let all = format!("{} {category} {keywords} {place}", e.name);
     let mut d = doc!(

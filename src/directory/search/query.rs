@@ -147,7 +147,7 @@ impl SearchIndex {
     }
 }
 
-/// The analysed tokens of the query, with whether each is the last word typed (a prefix).
+/// The analysed tokens of the query (folded, stop words out, stemmed), in order.
 fn analyze(text: &str) -> Vec<String> {
     let mut analyzer = french_analyzer();
     let mut stream = analyzer.token_stream(text);
