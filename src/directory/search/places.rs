@@ -25,6 +25,8 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct Places {
     entries: Vec<Entry>,
+    /// Position in `entries` by INSEE code (facet labels are looked up on every page).
+    by_insee: HashMap<String, usize>,
 }
 
 /// A group of entries of one commune: (insee, town, postal code, latitude, longitude, count).
@@ -84,7 +86,9 @@ impl Places {
                 e.place.name = city;
             }
         }
-        Self { entries: by_insee.into_values().collect() }
+        let entries: Vec<Entry> = by_insee.into_values().collect();
+        let by_insee = entries.iter().enumerate().map(|(i, e)| (e.place.insee.clone(), i)).collect();
+        Self { entries, by_insee }
     }
 
     /// INSEE codes of the communes whose folded name is exactly `folded` (« saint denis » is
@@ -118,7 +122,7 @@ impl Places {
 
     /// The name of a commune, by INSEE code.
     pub fn name_of(&self, insee: &str) -> Option<&str> {
-        self.entries.iter().find(|e| e.place.insee == insee).map(|e| e.place.name.as_str())
+        self.by_insee.get(insee).map(|&i| self.entries[i].place.name.as_str())
     }
 
     /// Number of communes known.
