@@ -61,6 +61,30 @@ pub struct User {
     pub failed_logins: i32,
     /// No password is checked before this time.
     pub login_blocked_until: Option<NaiveDateTime>,
+    /// Civilité (`M.`, `Mme`), if given.
+    pub civility: Option<String>,
+    /// Profession code (see `accounts::professions`).
+    pub profession: Option<String>,
+    /// RPPS number, if given (11 digits, checked).
+    pub rpps: Option<String>,
+    /// Structure the professional works for, as typed.
+    pub structure: String,
+    /// Phone number, as typed (checked).
+    pub phone: String,
+    /// The organisation (ACC-4), if any.
+    pub organisation_id: Option<i64>,
+    /// When the address was proved; none until then.
+    pub email_verified_at: Option<NaiveDateTime>,
+    /// When the account was let in (administrator approval or the setting).
+    pub approved_at: Option<NaiveDateTime>,
+    /// When the account was closed (ACC-6).
+    pub closed_at: Option<NaiveDateTime>,
+    /// Confirmed TOTP secret (base32); MFA is on when set.
+    pub totp_secret: Option<String>,
+    /// Secret shown during enrolment, until a first code confirms it.
+    pub totp_pending_secret: Option<String>,
+    /// Last TOTP time step accepted: a code works once.
+    pub totp_last_step: Option<i64>,
 }
 
 impl User {

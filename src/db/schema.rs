@@ -17,8 +17,93 @@ diesel::table! {
         updated_at -> Timestamp,
         failed_logins -> Integer,
         login_blocked_until -> Nullable<Timestamp>,
+        civility -> Nullable<Text>,
+        profession -> Nullable<Text>,
+        rpps -> Nullable<Text>,
+        structure -> Text,
+        phone -> Text,
+        organisation_id -> Nullable<BigInt>,
+        email_verified_at -> Nullable<Timestamp>,
+        approved_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        totp_secret -> Nullable<Text>,
+        totp_pending_secret -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    organisations (id) {
+        id -> BigInt,
+        name -> Text,
+        siret -> Nullable<Text>,
+        finess -> Nullable<Text>,
+        address -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    account_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        purpose -> Text,
+        new_email -> Nullable<Text>,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    legal_documents (id) {
+        id -> BigInt,
+        kind -> Text,
+        feature_key -> Text,
+        version -> Integer,
+        major -> Bool,
+        title -> Text,
+        summary -> Text,
+        body -> Text,
+        published_at -> Nullable<Timestamp>,
+        published_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    legal_acceptances (id) {
+        id -> BigInt,
+        document_id -> BigInt,
+        user_id -> BigInt,
+        accepted_at -> Timestamp,
+        source -> Text,
+        source_ip -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> organisations (organisation_id));
+diesel::joinable!(account_tokens -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(legal_acceptances -> legal_documents (document_id));
+diesel::joinable!(legal_acceptances -> users (user_id));
 
 diesel::table! {
     sessions (token_hash) {
@@ -224,4 +309,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     dir_offers,
     dir_changes,
     dir_imports,
+    organisations,
+    account_tokens,
+    recovery_codes,
+    legal_documents,
+    legal_acceptances,
 );

@@ -1,0 +1,18 @@
+drop table legal_acceptances;
+drop table legal_documents;
+drop table recovery_codes;
+drop table account_tokens;
+drop index users_organisation;
+alter table users drop column totp_last_step;
+alter table users drop column totp_pending_secret;
+alter table users drop column totp_secret;
+alter table users drop column closed_at;
+alter table users drop column approved_at;
+alter table users drop column email_verified_at;
+alter table users drop column organisation_id;
+alter table users drop column phone;
+alter table users drop column structure;
+alter table users drop column rpps;
+alter table users drop column profession;
+alter table users drop column civility;
+drop table organisations;
