@@ -35,6 +35,8 @@ pub struct Session {
     pub created_at: NaiveDateTime,
     /// Last change.
     pub updated_at: NaiveDateTime,
+    /// Password given, second factor still due: only the second-factor page is reachable.
+    pub pending_mfa: bool,
 }
 
 /// A random token of 256 bits, hex-encoded.

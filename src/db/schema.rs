@@ -114,6 +114,7 @@ diesel::table! {
         last_seen_at -> Timestamp,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        pending_mfa -> Bool,
     }
 }
 

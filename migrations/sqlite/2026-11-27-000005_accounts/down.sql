@@ -1,3 +1,4 @@
+alter table sessions drop column pending_mfa;
 drop table legal_acceptances;
 drop table legal_documents;
 drop table recovery_codes;

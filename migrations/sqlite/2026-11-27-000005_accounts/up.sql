@@ -90,3 +90,7 @@ create table legal_acceptances (
 );
 create unique index legal_acceptances_once on legal_acceptances (document_id, user_id);
 create index legal_acceptances_user on legal_acceptances (user_id);
+
+-- a session opened by a password whose second factor is still to be given: it can reach only
+-- the second-factor page (the session id changes when the second factor is accepted).
+alter table sessions add column pending_mfa boolean not null default false;
