@@ -84,6 +84,23 @@ pub struct Config {
     pub mail: MailConfig,
     /// Identity of the portal, its association, its territory and its host.
     pub portal: PortalConfig,
+    /// Self-registration.
+    pub accounts: AccountsConfig,
+}
+
+/// Self-registration settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsConfig {
+    /// An administrator approves each new account after its address is verified (ACC-1).
+    #[serde(deserialize_with = "bool_or_string")]
+    pub approval_required: bool,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        Self { approval_required: true }
+    }
 }
 
 /// Outgoing mail settings.
@@ -165,6 +182,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             mail: MailConfig::default(),
             portal: PortalConfig::default(),
+            accounts: AccountsConfig::default(),
         }
     }
 }
@@ -470,6 +488,27 @@ where
                 .map_err(|_| serde::de::Error::custom(format!("{s:?} is not an IP address or CIDR block")))
         })
         .collect()
+}
+
+/// Accepts a boolean (file) or `true`/`false`/`1`/`0` (environment).
+fn bool_or_string<'de, D>(d: D) -> Result<bool, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        B(bool),
+        S(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::B(b) => Ok(b),
+        Raw::S(s) => match s.trim() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            other => Err(serde::de::Error::custom(format!("{other:?} is not true or false"))),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -12,5 +12,6 @@ mod directory;
 mod jobs;
 mod journal;
 mod mail;
+mod registration;
 mod search;
 mod web;

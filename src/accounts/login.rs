@@ -7,6 +7,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::email::canonical_email;
+use super::mails::Links;
 use super::model::{User, find_by_email};
 use super::password::{hash_password, verify_password};
 use super::session::{Session, create_session, delete_user_sessions};
@@ -30,6 +31,16 @@ pub enum LoginOutcome {
     },
     /// Wrong e-mail or password, or throttled: the caller shows one message for all.
     Refused,
+    /// The right password; the second factor is due. The cookie token of a session that
+    /// reaches only the second-factor page.
+    SecondFactor {
+        /// Cookie value.
+        token: String,
+    },
+    /// The right password, but the address is not proved yet (a new link was sent).
+    Unverified,
+    /// The right password, the address proved, but an administrator has not approved yet.
+    AwaitingApproval,
 }
 
 /// The delay after `failures` consecutive failures: none for the first five, then 1, 2, 4…
@@ -43,7 +54,7 @@ pub fn delay_after(failures: i32) -> Option<Duration> {
 
 /// A hash to verify against when the account does not exist, so that the time spent
 /// does not tell whether it does.
-fn dummy_hash() -> &'static str {
+pub(crate) fn dummy_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| hash_password(&super::session::random_token()).expect("hashing a random password"))
 }
@@ -59,7 +70,14 @@ pub fn actor_of(user: &User) -> Actor {
 }
 
 /// Checks an e-mail and password; blocking (argon2 runs here, outside any transaction).
-pub fn login(conn: &mut PooledConn, ctx: &AccessContext, email: &str, password: &str) -> anyhow::Result<LoginOutcome> {
+/// With a second factor, the session opened waits for it (`pending_mfa`).
+pub fn login(
+    conn: &mut PooledConn,
+    ctx: &AccessContext,
+    links: &Links,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<LoginOutcome> {
     let now = ctx.at.naive_utc();
     let user = match canonical_email(email) {
         Ok(canonical) => find_by_email(conn, &canonical)?,
@@ -68,11 +86,20 @@ pub fn login(conn: &mut PooledConn, ctx: &AccessContext, email: &str, password: 
     let throttled = user.as_ref().is_some_and(|u| u.login_blocked_until.is_some_and(|t| t > now));
     let phc = user.as_ref().and_then(|u| u.password_hash.as_deref()).unwrap_or_else(|| dummy_hash());
     // Always hash once, whatever the case, so that timing reveals nothing.
-    let password_ok = verify_password(password, phc);
-    let usable = user.as_ref().is_some_and(|u| u.status == "active" && u.password_hash.is_some());
+    let password_ok = verify_password(password, phc) && !throttled;
     match user {
-        Some(user) if password_ok && usable && !throttled => {
+        Some(user) if password_ok && user.password_hash.is_some() && user.status == "active" => {
             db::write_tx(conn, |c| succeed(c, ctx, user, now)).map_err(Into::into)
+        }
+        Some(user) if password_ok && user.password_hash.is_some() && user.status == "pending" => {
+            db::write_tx(conn, |c| {
+                reset_failures(c, user.id, now)?;
+                if user.email_verified_at.is_none() {
+                    super::registration::resend_verification(c, links, &user, now)?;
+                }
+                journal::record(c, ctx, Action::Login, Object::new("user", user.id), Outcome::Denied)
+            })?;
+            Ok(if user.email_verified_at.is_none() { LoginOutcome::Unverified } else { LoginOutcome::AwaitingApproval })
         }
         Some(user) => {
             db::write_tx(conn, |c| {
@@ -90,21 +117,32 @@ pub fn login(conn: &mut PooledConn, ctx: &AccessContext, email: &str, password: 
     }
 }
 
+fn reset_failures(c: &mut crate::db::DbConn, user_id: i64, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::failed_logins.eq(0),
+            users::login_blocked_until.eq(None::<NaiveDateTime>),
+            users::updated_at.eq(now),
+        ))
+        .execute(c)
+        .map(drop)
+}
+
 fn succeed(
     c: &mut crate::db::DbConn,
     ctx: &AccessContext,
     user: User,
     now: NaiveDateTime,
 ) -> QueryResult<LoginOutcome> {
-    diesel::update(users::table.find(user.id))
-        .set((
-            users::failed_logins.eq(0),
-            users::login_blocked_until.eq(None::<NaiveDateTime>),
-            users::last_login_at.eq(now),
-            users::updated_at.eq(now),
-        ))
-        .execute(c)?;
-    let (token, _) = create_session(c, user.id, now)?;
+    reset_failures(c, user.id, now)?;
+    if user.totp_secret.is_some() {
+        // The password is right; the login completes with the second factor.
+        let (token, _) = create_session(c, user.id, now, true)?;
+        journal::record(c, ctx, Action::Login, Object::new("user", user.id), Outcome::Pending)?;
+        return Ok(LoginOutcome::SecondFactor { token });
+    }
+    diesel::update(users::table.find(user.id)).set(users::last_login_at.eq(now)).execute(c)?;
+    let (token, _) = create_session(c, user.id, now, false)?;
     journal::record(
         c,
         &ctx.with_actor(actor_of(&user)),
@@ -141,20 +179,28 @@ pub enum PasswordChangeError {
     Policy(String),
 }
 
-/// The minimal policy until the accounts issue lands the full one (docs/SECURITY.md):
-/// 12 to 1,024 characters, different from the current one and from the e-mail.
-pub fn check_new_password(user: &User, new: &str) -> Result<(), PasswordChangeError> {
+/// What is wrong with a new password under the policy (docs/SECURITY.md), in French.
+pub fn password_problem(new: &str, email_canonical: &str, given_name: &str, family_name: &str) -> Option<String> {
     let n = new.chars().count();
     if n < 12 {
-        return Err(PasswordChangeError::Policy("Le mot de passe doit contenir au moins 12 caractères.".into()));
+        return Some("Le mot de passe doit contenir au moins 12 caractères.".into());
     }
     if n > 1024 {
-        return Err(PasswordChangeError::Policy("Le mot de passe ne peut dépasser 1 024 caractères.".into()));
+        return Some("Le mot de passe ne peut dépasser 1 024 caractères.".into());
     }
-    if new.to_lowercase().contains(&user.email_canonical) {
-        return Err(PasswordChangeError::Policy("Le mot de passe ne doit pas contenir votre adresse e-mail.".into()));
+    let _ = (given_name, family_name);
+    if !email_canonical.is_empty() && new.to_lowercase().contains(email_canonical) {
+        return Some("Le mot de passe ne doit pas contenir votre adresse e-mail.".into());
     }
-    Ok(())
+    None
+}
+
+/// The policy applied to a logged-in account's new password.
+pub fn check_new_password(user: &User, new: &str) -> Result<(), PasswordChangeError> {
+    match password_problem(new, &user.email_canonical, &user.given_name, &user.family_name) {
+        Some(p) => Err(PasswordChangeError::Policy(p)),
+        None => Ok(()),
+    }
 }
 
 /// Changes the password of a logged-in account, ends its other sessions and opens a new one
@@ -188,7 +234,7 @@ pub fn change_password(
             .set((users::password_hash.eq(&hash), users::must_change_password.eq(false), users::updated_at.eq(now)))
             .execute(c)?;
         delete_user_sessions(c, user_id, None)?;
-        let opened = create_session(c, user_id, now)?;
+        let opened = create_session(c, user_id, now, false)?;
         journal::record(c, ctx, Action::Modification, Object::new("user_password", user_id), Outcome::Success)?;
         Ok::<_, diesel::result::Error>(opened)
     })?;

@@ -135,6 +135,9 @@ pub fn create_user(conn: &mut DbConn, ctx: &AccessContext, new: &NewUser<'_>) ->
             users::status.eq("active"),
             users::password_hash.eq(new.password_hash),
             users::must_change_password.eq(new.must_change_password),
+            // Created by an administrator or the command line: nothing left to prove.
+            users::email_verified_at.eq(now),
+            users::approved_at.eq(now),
             users::created_at.eq(now),
             users::updated_at.eq(now),
         ))
@@ -147,6 +150,11 @@ pub fn create_user(conn: &mut DbConn, ctx: &AccessContext, new: &NewUser<'_>) ->
 /// Finds an account by canonical e-mail, without journaling (callers journal what they do).
 pub fn find_by_email(conn: &mut DbConn, canonical: &str) -> QueryResult<Option<User>> {
     users::table.filter(users::email_canonical.eq(canonical)).select(User::as_select()).first(conn).optional()
+}
+
+/// Finds an account by id, without journaling.
+pub fn find_by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
+    users::table.find(id).select(User::as_select()).first(conn).optional()
 }
 
 /// Number of accounts with a role.

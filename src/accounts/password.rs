@@ -5,7 +5,19 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::Rng;
 
+thread_local! {
+    /// Password hashes computed on this thread (hash + verify), for the enumeration tests.
+    static HASH_CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many argon2 computations ran on this thread: the tests check that a login or a
+/// registration costs the same for a known and an unknown address (SECURITY-TESTS T3).
+pub fn hash_calls_on_this_thread() -> u64 {
+    HASH_CALLS.with(std::cell::Cell::get)
+}
+
 fn hasher() -> Argon2<'static> {
+    HASH_CALLS.with(|c| c.set(c.get() + 1));
     Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
 }
 

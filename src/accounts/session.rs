@@ -52,7 +52,12 @@ pub fn hash_token(token: &str) -> String {
 }
 
 /// Opens a session for `user_id`; returns the cookie token (never stored in clear).
-pub fn create_session(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) -> QueryResult<(String, Session)> {
+pub fn create_session(
+    conn: &mut DbConn,
+    user_id: i64,
+    now: NaiveDateTime,
+    pending_mfa: bool,
+) -> QueryResult<(String, Session)> {
     let token = random_token();
     let session = diesel::insert_into(sessions::table)
         .values((
@@ -63,6 +68,7 @@ pub fn create_session(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) -> Qu
             sessions::last_seen_at.eq(now),
             sessions::created_at.eq(now),
             sessions::updated_at.eq(now),
+            sessions::pending_mfa.eq(pending_mfa),
         ))
         .returning(sessions::all_columns)
         .get_result(conn)?;

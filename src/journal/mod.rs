@@ -62,6 +62,8 @@ pub enum Outcome {
     Denied,
     /// It failed (wrong credentials, invalid input).
     Failure,
+    /// It was requested and waits for a confirmation (a link sent by e-mail).
+    Pending,
 }
 
 impl Outcome {
@@ -71,6 +73,7 @@ impl Outcome {
             Self::Success => "success",
             Self::Denied => "denied",
             Self::Failure => "failure",
+            Self::Pending => "pending",
         }
     }
 }

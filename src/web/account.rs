@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::error::AppError;
 use super::extract::Ctx;
 use super::layout::Layout;
+use super::register::MessagePage;
 use super::session::{
     CSRF_COOKIE, SESSION_COOKIE, SignedIn, Viewer, clear_cookie, cookie, csrf_refused, landing, redirect_with_cookie,
     set_cookie, token_matches,
@@ -73,12 +74,32 @@ pub async fn login_submit(
         return Ok(csrf_refused());
     }
     let (email, password) = (form.email.clone(), form.password);
-    let outcome =
-        state.db.run(move |conn| accounts::login(conn, &ctx, &email, &password).map_err(AppError::from)).await?;
+    let links = super::register::links(&state);
+    let outcome = state
+        .db
+        .run(move |conn| accounts::login(conn, &ctx, &links, &email, &password).map_err(AppError::from))
+        .await?;
     match outcome {
         LoginOutcome::Success { token, user, .. } => {
             Ok(redirect_with_cookie(landing(&user), set_cookie(SESSION_COOKIE, &token)))
         }
+        LoginOutcome::SecondFactor { token } => {
+            Ok(redirect_with_cookie("/connexion/second-facteur", set_cookie(SESSION_COOKIE, &token)))
+        }
+        LoginOutcome::Unverified => Ok(MessagePage::new(
+            &state,
+            &viewer,
+            "Adresse e-mail à confirmer",
+            &["Votre adresse e-mail n'est pas encore confirmée. Nous venons de vous renvoyer un lien de confirmation, valable 48 heures : ouvrez-le pour activer votre compte."],
+        )
+        .into_response()),
+        LoginOutcome::AwaitingApproval => Ok(MessagePage::new(
+            &state,
+            &viewer,
+            "Inscription en cours de validation",
+            &["Votre adresse e-mail est confirmée ; l'équipe du DAC doit encore valider votre inscription. Vous recevrez un e-mail dès que votre compte sera activé."],
+        )
+        .into_response()),
         LoginOutcome::Refused => {
             let email: String = form.email.chars().take(254).collect();
             let layout = Layout::new(&state, &viewer, None, "Connexion");

@@ -152,3 +152,10 @@ pub fn code(status: StatusCode) -> &'static str {
         _ => "error",
     }
 }
+
+/// A form shown again with its errors: 422, and the page kept as rendered.
+pub fn invalid_form(page: impl IntoResponse) -> Response {
+    let mut res = (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
+    res.extensions_mut().insert(OwnBody);
+    res
+}

@@ -110,3 +110,41 @@ pub struct ErrorPage {
     /// The request id, shown on server errors so that support can find the log line.
     pub request_id: Option<String>,
 }
+
+/// A UTC time as French users read it: Paris time (CET/CEST, EU rule: from the last Sunday of
+/// March to the last Sunday of October, 01:00 UTC), `26/11/2026 à 12 h 53`.
+pub fn paris_time(utc: chrono::NaiveDateTime) -> String {
+    use chrono::{Datelike, Duration, NaiveDate, Weekday};
+    fn last_sunday(year: i32, month: u32) -> chrono::NaiveDateTime {
+        let mut d = NaiveDate::from_ymd_opt(year, month, 31).expect("March and October have 31 days");
+        while d.weekday() != Weekday::Sun {
+            d = d.pred_opt().expect("a valid date");
+        }
+        d.and_hms_opt(1, 0, 0).expect("a valid time")
+    }
+    let y = utc.year();
+    let summer = utc >= last_sunday(y, 3) && utc < last_sunday(y, 10);
+    let local = utc + Duration::hours(if summer { 2 } else { 1 });
+    local.format("%d/%m/%Y à %H h %M").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::paris_time;
+    use chrono::NaiveDateTime;
+
+    fn t(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn paris_time_follows_summer_time() {
+        assert_eq!(paris_time(t("2026-11-26 11:53")), "26/11/2026 à 12 h 53");
+        assert_eq!(paris_time(t("2026-07-14 10:00")), "14/07/2026 à 12 h 00");
+        // 2026: summer time from 29 March 01:00 UTC to 25 October 01:00 UTC.
+        assert_eq!(paris_time(t("2026-03-29 00:59")), "29/03/2026 à 01 h 59");
+        assert_eq!(paris_time(t("2026-03-29 01:00")), "29/03/2026 à 03 h 00");
+        assert_eq!(paris_time(t("2026-10-25 00:59")), "25/10/2026 à 02 h 59");
+        assert_eq!(paris_time(t("2026-10-25 01:00")), "25/10/2026 à 02 h 00");
+    }
+}

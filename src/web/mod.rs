@@ -8,8 +8,10 @@ pub mod error;
 pub mod extract;
 mod health;
 pub mod layout;
+mod me;
 pub mod middleware;
 mod pages;
+mod register;
 pub mod router;
 pub mod session;
 

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::{account, admin, assets, directory, health, pages};
+use super::{account, admin, assets, directory, health, me, pages, register};
 use crate::app::AppState;
 
 /// The public router (the metrics listener has its own, see [`metrics_router`]).
@@ -28,12 +28,23 @@ fn public() -> Router<AppState> {
         .route("/static/{hash}/{name}", get(assets::serve))
 }
 
-/// Login, logout and the password change (any account).
+/// Login, logout, registration, links from e-mails, "Mon compte".
 fn account() -> Router<AppState> {
     Router::new()
         .route("/connexion", get(account::login_page).post(account::login_submit))
         .route("/deconnexion", post(account::logout))
         .route("/compte/mot-de-passe", get(account::password_page).post(account::password_submit))
+        .route("/inscription", get(register::register_form).post(register::register_submit))
+        .route("/compte/verification", get(register::verify_page).post(register::verify_submit))
+        .route("/mot-de-passe-oublie", get(register::forgot_form).post(register::forgot_submit))
+        .route("/mot-de-passe/nouveau", get(register::reset_form).post(register::reset_submit))
+        .route("/compte", get(me::me))
+        .route("/compte/profil", post(me::profile_submit))
+        .route("/compte/courriel", get(me::email_form).post(me::email_submit))
+        .route("/compte/courriel/confirmation", get(me::email_confirm_page).post(me::email_confirm_submit))
+        .route("/compte/historique", get(me::history))
+        .route("/compte/export", get(me::export))
+        .route("/compte/fermeture", get(me::close_form).post(me::close_submit))
 }
 
 /// The back office: administrators only (the `AdminUser` extractor on every handler).

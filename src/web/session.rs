@@ -35,6 +35,18 @@ pub struct CurrentUser {
 #[derive(Debug, Clone, Default)]
 pub struct Viewer(pub Option<Arc<CurrentUser>>);
 
+/// A session waiting for its second factor (see [`load_session`]).
+#[derive(Debug, Clone)]
+pub struct PendingMfa(pub Arc<CurrentUser>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PendingMfa {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        parts.extensions.get::<PendingMfa>().cloned().ok_or_else(|| Redirect::to("/connexion").into_response())
+    }
+}
+
 /// Set when the session could not be loaded (database unavailable).
 #[derive(Debug, Clone, Copy)]
 struct SessionUnavailable;
@@ -79,6 +91,10 @@ pub async fn load_session(State(state): State<AppState>, mut req: Request, next:
     if let Some(token) = cookie(req.headers(), SESSION_COOKIE) {
         let now = state.clock.now_naive();
         match state.db.run(move |conn| find_active(conn, &token, now).map_err(AppError::from)).await {
+            Ok(Some((session, user))) if session.pending_mfa => {
+                // Password given, second factor due: logged in for nothing but that page.
+                req.extensions_mut().insert(PendingMfa(Arc::new(CurrentUser { user, session })));
+            }
             Ok(Some((session, user))) => viewer = Viewer(Some(Arc::new(CurrentUser { user, session }))),
             Ok(None) => clear = true,
             Err(e) => {
@@ -193,6 +209,32 @@ pub fn landing(user: &User) -> &'static str {
     } else {
         "/"
     }
+}
+
+/// The double-submit token of a form shown to anyone (login, registration, reset): the
+/// token of the request's cookie, or a new one with the `Set-Cookie` that stores it.
+pub fn form_csrf(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    match cookie(headers, CSRF_COOKIE) {
+        Some(t) => (t, None),
+        None => {
+            let t = crate::accounts::random_token();
+            let set = set_cookie(CSRF_COOKIE, &t);
+            (t, Some(set))
+        }
+    }
+}
+
+/// Whether a form shown to anyone came back with the token of its cookie.
+pub fn form_csrf_ok(headers: &HeaderMap, given: &str) -> bool {
+    cookie(headers, CSRF_COOKIE).is_some_and(|expected| token_matches(given, &expected))
+}
+
+/// Adds the `Set-Cookie` of a new form token, if any.
+pub fn with_csrf_cookie(mut res: Response, set: Option<HeaderValue>) -> Response {
+    if let Some(v) = set {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
 }
 
 /// A 403 for a form whose CSRF token is missing or wrong.
