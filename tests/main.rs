@@ -12,6 +12,7 @@ mod directory;
 mod jobs;
 mod journal;
 mod mail;
+mod people;
 mod registration;
 mod search;
 mod web;

@@ -113,6 +113,12 @@ impl TestApp {
         Self { state, clock, dir, router, _db: test_db }
     }
 
+    /// The clock's time, as stored.
+    pub fn clock_now(&self) -> chrono::NaiveDateTime {
+        use atomes::clock::Clock;
+        self.clock.now().naive_utc()
+    }
+
     /// Whether the test runs on PostgreSQL.
     pub fn is_pg(&self) -> bool {
         self._db.is_pg()

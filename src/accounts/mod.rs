@@ -6,6 +6,7 @@ mod data;
 mod email;
 mod login;
 mod mails;
+pub mod manage;
 mod model;
 mod password;
 pub mod profile;

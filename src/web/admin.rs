@@ -23,6 +23,7 @@ pub struct DashboardPage {
     layout: Layout,
     outbox: Vec<(String, i64)>,
     journal_entries: i64,
+    awaiting: i64,
 }
 
 /// `GET /admin`.
@@ -31,9 +32,17 @@ pub async fn dashboard(
     viewer: Viewer,
     _admin: AdminUser,
 ) -> Result<DashboardPage, AppError> {
-    let (outbox, journal_entries) =
-        state.db.run(|c| Ok::<_, AppError>((mail::count_by_status(c)?, journal::count(c)?))).await?;
-    Ok(DashboardPage { layout: Layout::new(&state, &viewer, None, "Administration"), outbox, journal_entries })
+    let (outbox, journal_entries, awaiting) = state
+        .db
+        .run(|c| {
+            Ok::<_, AppError>((
+                mail::count_by_status(c)?,
+                journal::count(c)?,
+                crate::accounts::manage::count_awaiting_approval(c)?,
+            ))
+        })
+        .await?;
+    Ok(DashboardPage { layout: Layout::new(&state, &viewer, None, "Administration"), outbox, journal_entries, awaiting })
 }
 
 /// The outbox list.

@@ -67,7 +67,12 @@ impl Layout {
         self.viewer.0.as_ref().map(|c| c.user.display_name())
     }
 
-    /// Whether the logged-in account is an administrator.
+    /// Whether the logged-in account manages an organisation.
+    pub fn is_org_manager(&self) -> bool {
+        self.viewer.0.as_ref().is_some_and(|c| c.user.role() == crate::accounts::Role::OrganisationManager)
+    }
+
+    /// Whether the viewer is an administrator.
     pub fn is_admin(&self) -> bool {
         self.viewer.0.as_ref().is_some_and(|c| c.user.role() == crate::accounts::Role::Administrator)
     }
@@ -113,7 +118,8 @@ pub struct ErrorPage {
 
 /// A UTC time as French users read it: Paris time (CET/CEST, EU rule: from the last Sunday of
 /// March to the last Sunday of October, 01:00 UTC), `26/11/2026 à 12 h 53`.
-pub fn paris_time(utc: chrono::NaiveDateTime) -> String {
+pub fn paris_time(utc: impl std::borrow::Borrow<chrono::NaiveDateTime>) -> String {
+    let utc = *utc.borrow();
     use chrono::{Datelike, Duration, NaiveDate, Weekday};
     fn last_sunday(year: i32, month: u32) -> chrono::NaiveDateTime {
         let mut d = NaiveDate::from_ymd_opt(year, month, 31).expect("March and October have 31 days");

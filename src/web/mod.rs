@@ -11,6 +11,7 @@ pub mod layout;
 mod me;
 pub mod middleware;
 mod pages;
+mod people;
 mod register;
 pub mod router;
 pub mod session;

@@ -322,6 +322,26 @@ impl ResetPage {
     }
 }
 
+/// The set-a-password page of a link (reset, invitation).
+pub fn reset_like_page(
+    state: &AppState,
+    viewer: &Viewer,
+    action: &'static str,
+    button: &'static str,
+    csrf: String,
+    token: String,
+    errors: FieldErrors,
+) -> ResetPage {
+    ResetPage {
+        layout: Layout::new(state, viewer, None, "Choisir un mot de passe"),
+        action,
+        button,
+        csrf,
+        token,
+        errors,
+    }
+}
+
 /// `GET /mot-de-passe/nouveau?jeton=…`.
 pub async fn reset_form(
     State(state): State<AppState>,

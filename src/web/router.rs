@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::{account, admin, assets, directory, health, me, pages, register};
+use super::{account, admin, assets, directory, health, me, pages, people, register};
 use crate::app::AppState;
 
 /// The public router (the metrics listener has its own, see [`metrics_router`]).
@@ -45,6 +45,11 @@ fn account() -> Router<AppState> {
         .route("/compte/historique", get(me::history))
         .route("/compte/export", get(me::export))
         .route("/compte/fermeture", get(me::close_form).post(me::close_submit))
+        .route("/invitation", get(people::invitation_form).post(people::invitation_submit))
+        .route("/organisation", get(people::my_organisation))
+        .route("/organisation/invitations", post(people::manager_invite))
+        .route("/organisation/membres/{id}", get(people::member))
+        .route("/organisation/membres/{id}/action", post(people::member_action))
 }
 
 /// The back office: administrators only (the `AdminUser` extractor on every handler).
@@ -53,6 +58,13 @@ fn admin() -> Router<AppState> {
         .route("/admin", get(admin::dashboard))
         .route("/admin/courriels", get(admin::outbox))
         .route("/admin/courriels/{id}", get(admin::mail))
+        .route("/admin/comptes", get(people::accounts))
+        .route("/admin/comptes/{id}", get(people::account))
+        .route("/admin/comptes/{id}/action", post(people::account_action))
+        .route("/admin/comptes/{id}/role", post(people::account_role))
+        .route("/admin/organisations", get(people::organisations).post(people::organisation_create))
+        .route("/admin/organisations/{id}", get(people::organisation))
+        .route("/admin/organisations/{id}/invitations", post(people::admin_invite))
 }
 
 /// Probes for load balancers and orchestrators; metrics only with the token.
