@@ -1,11 +1,13 @@
-//! Accounts (SPEC ACC): accounts, e-mail canonicalisation, password hashing, sessions and
-//! password login. Self-registration, MFA and organisations arrive with the accounts issue.
+//! Accounts (SPEC ACC): accounts, e-mail canonicalisation, password hashing, sessions, password
+//! login, and the TOTP second factor with its recovery codes ([`totp`]). Self-registration and
+//! organisations arrive with the accounts issue.
 
 mod email;
 mod login;
 mod model;
 mod password;
 mod session;
+pub mod totp;
 
 pub use email::{EmailError, canonical_email};
 pub use login::{LoginOutcome, PasswordChangeError, actor_of, change_password, delay_after, login};
