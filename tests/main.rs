@@ -12,5 +12,6 @@ mod directory;
 mod jobs;
 mod journal;
 mod mail;
+mod ratelimit;
 mod search;
 mod web;
