@@ -9,6 +9,7 @@ use crate::directory::search::SearchIndex;
 use crate::journal::{AccessContext, JournalKey};
 use crate::ops::Metrics;
 use crate::web::assets::Assets;
+use crate::web::ratelimit::RateLimiter;
 
 /// Everything a request, a job or a command needs; cheap to clone.
 #[derive(Clone)]
@@ -27,6 +28,8 @@ pub struct AppState {
     pub assets: Arc<Assets>,
     /// This node's directory search index.
     pub search: Arc<SearchIndex>,
+    /// This node's request rate limits.
+    pub rate_limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             assets: Arc::new(Assets::load()),
             search: Arc::new(SearchIndex::open(&config.data_dir.join("index"))?),
+            rate_limiter: Arc::new(RateLimiter::new(&config.rate_limits)),
             config: Arc::new(config),
         })
     }

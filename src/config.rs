@@ -86,6 +86,8 @@ pub struct Config {
     pub portal: PortalConfig,
     /// Self-registration.
     pub accounts: AccountsConfig,
+    /// Request rate limits against robots (SPEC ACC-7, CGU §5.3.1).
+    pub rate_limits: RateLimitsConfig,
 }
 
 /// Self-registration settings.
@@ -112,6 +114,89 @@ pub struct MailConfig {
     /// `smtp://user:pass@host:587` (STARTTLS), `smtps://…` (TLS) or `smtp://host:25?tls=none`;
     /// without it, mail is written to the on-disk outbox and read in the back office.
     pub smtp_url: Option<Secret>,
+}
+
+/// Request rate limits (SPEC ACC-7: robots are forbidden, CGU §5.3.1; ASVS 2.4.1), counted per
+/// node. A rule given in part keeps the default of its other value.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(from = "RawRateLimits")]
+pub struct RateLimitsConfig {
+    /// Whether requests are limited at all (turned off for load benchmarks only).
+    pub enabled: bool,
+    /// Most (rule, client) pairs remembered at once; past it, new clients wait (bounded memory).
+    pub max_keys: usize,
+    /// Visitors who are not logged in, per client address, on every page and the API.
+    pub anonymous: RateLimit,
+    /// `POST` to login, registration and password reset, per client address, on top of `anonymous`.
+    pub authentication: RateLimit,
+    /// Logged-in accounts, per account, whatever their address.
+    pub account: RateLimit,
+}
+
+/// One rule: a sustained rate and the burst allowed on top of it (GCRA).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests per minute, sustained.
+    pub per_minute: u32,
+    /// Requests that may arrive at once after a quiet time.
+    pub burst: u32,
+}
+
+impl Default for RateLimitsConfig {
+    fn default() -> Self {
+        // docs/SECURITY.md, "Rate limits", says why these numbers.
+        Self {
+            enabled: true,
+            max_keys: 100_000,
+            anonymous: RateLimit { per_minute: 300, burst: 60 },
+            authentication: RateLimit { per_minute: 10, burst: 10 },
+            account: RateLimit { per_minute: 600, burst: 120 },
+        }
+    }
+}
+
+/// `[rate_limits]` as written: every value optional, completed from the defaults.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawRateLimits {
+    #[serde(deserialize_with = "some_bool_or_string")]
+    enabled: Option<bool>,
+    #[serde(deserialize_with = "some_number_or_string")]
+    max_keys: Option<usize>,
+    anonymous: RawRateLimit,
+    authentication: RawRateLimit,
+    account: RawRateLimit,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawRateLimit {
+    #[serde(deserialize_with = "some_number_or_string")]
+    per_minute: Option<u32>,
+    #[serde(deserialize_with = "some_number_or_string")]
+    burst: Option<u32>,
+}
+
+impl RawRateLimit {
+    fn or(self, default: RateLimit) -> RateLimit {
+        RateLimit {
+            per_minute: self.per_minute.unwrap_or(default.per_minute),
+            burst: self.burst.unwrap_or(default.burst),
+        }
+    }
+}
+
+impl From<RawRateLimits> for RateLimitsConfig {
+    fn from(raw: RawRateLimits) -> Self {
+        let d = Self::default();
+        Self {
+            enabled: raw.enabled.unwrap_or(d.enabled),
+            max_keys: raw.max_keys.unwrap_or(d.max_keys),
+            anonymous: raw.anonymous.or(d.anonymous),
+            authentication: raw.authentication.or(d.authentication),
+            account: raw.account.or(d.account),
+        }
+    }
 }
 
 /// Who runs the portal and for which territory; shown in the layout and the legal pages.
@@ -183,6 +268,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             portal: PortalConfig::default(),
             accounts: AccountsConfig::default(),
+            rate_limits: RateLimitsConfig::default(),
         }
     }
 }
@@ -321,12 +407,29 @@ impl Config {
         if self.max_body_bytes < 1024 {
             return Err(ConfigError("`max_body_bytes` must be at least 1024".into()));
         }
+        self.check_rate_limits()?;
         for c in &self.portal.territory.communes {
             if !is_insee_code(&c.insee) {
                 return Err(ConfigError(format!(
                     "`portal.territory.communes`: {:?} is not an INSEE commune code (5 characters, e.g. 92025 or 2A004)",
                     c.insee
                 )));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_rate_limits(&self) -> Result<(), ConfigError> {
+        let r = &self.rate_limits;
+        if r.max_keys < 1_000 {
+            return Err(ConfigError("`rate_limits.max_keys` must be at least 1000".into()));
+        }
+        for (name, rule) in [("anonymous", r.anonymous), ("authentication", r.authentication), ("account", r.account)] {
+            if !(1..=1_000_000).contains(&rule.per_minute) {
+                return Err(ConfigError(format!("`rate_limits.{name}.per_minute` must be between 1 and 1000000")));
+            }
+            if !(1..=1_000_000).contains(&rule.burst) {
+                return Err(ConfigError(format!("`rate_limits.{name}.burst` must be between 1 and 1000000")));
             }
         }
         Ok(())
@@ -463,6 +566,36 @@ where
     }
 }
 
+/// [`number_or_string`] for an optional value.
+fn some_number_or_string<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr + TryFrom<i64>,
+{
+    number_or_string(d).map(Some)
+}
+
+/// Accepts a boolean (file) or `true` / `false` (environment).
+fn some_bool_or_string<'de, D>(d: D) -> Result<Option<bool>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        B(bool),
+        S(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::B(b) => Ok(Some(b)),
+        Raw::S(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(Some(true)),
+            "false" => Ok(Some(false)),
+            _ => Err(serde::de::Error::custom(format!("{s:?} is not true or false"))),
+        },
+    }
+}
+
 /// Accepts a list (file) or a comma-separated string (environment).
 fn list_or_csv<'de, D>(d: D) -> Result<Vec<IpNet>, D::Error>
 where
@@ -575,6 +708,35 @@ mod tests {
         let c = Config::load_from(&o, &[]).unwrap();
         assert_eq!(c.portal.territory.communes.len(), 6);
         assert!(c.is_https());
+        assert_eq!(c.rate_limits, RateLimitsConfig::default(), "the example shows the defaults");
+    }
+
+    #[test]
+    fn rate_limits_default_on_and_are_set_rule_by_rule() {
+        let c = Config::load_from(&Overrides::default(), &[]).unwrap();
+        assert_eq!(c.rate_limits, RateLimitsConfig::default());
+        assert!(c.rate_limits.enabled);
+        let c = Config::load_from(
+            &Overrides::default(),
+            &env(&[
+                ("ATOMES_RATE_LIMITS__ENABLED", "false"),
+                ("ATOMES_RATE_LIMITS__ANONYMOUS__PER_MINUTE", "1200"),
+                ("ATOMES_RATE_LIMITS__ACCOUNT__BURST", "30"),
+            ]),
+        )
+        .unwrap();
+        assert!(!c.rate_limits.enabled);
+        assert_eq!(c.rate_limits.anonymous, RateLimit { per_minute: 1200, burst: 60 }, "the burst keeps its default");
+        assert_eq!(c.rate_limits.account, RateLimit { per_minute: 600, burst: 30 });
+        assert_eq!(c.rate_limits.authentication, RateLimitsConfig::default().authentication);
+        for (name, value, expected) in [
+            ("ATOMES_RATE_LIMITS__AUTHENTICATION__BURST", "0", "rate_limits.authentication.burst"),
+            ("ATOMES_RATE_LIMITS__ENABLED", "peut-être", "rate_limits.enabled"),
+            ("ATOMES_RATE_LIMITS__ANONYMOUS__PER_SECOND", "5", "per_second"),
+        ] {
+            let err = Config::load_from(&Overrides::default(), &env(&[(name, value)])).unwrap_err();
+            assert!(err.0.contains(expected), "{name}={value}: {err}");
+        }
     }
 
     #[test]

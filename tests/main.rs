@@ -13,6 +13,7 @@ mod jobs;
 mod journal;
 mod mail;
 mod people;
+mod ratelimit;
 mod registration;
 mod search;
 mod web;

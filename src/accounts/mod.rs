@@ -1,6 +1,6 @@
 //! Accounts (SPEC ACC): accounts and their profile, e-mail canonicalisation, password hashing
 //! and policy, sessions, login with a second factor, self-registration and the flows that go
-//! through a link sent by e-mail, the user's own data (history, export), organisations.
+//! through a link sent by e-mail, the TOTP second factor ([`totp`]), the user's own data (history, export), organisations.
 
 mod data;
 mod email;
@@ -13,6 +13,7 @@ pub mod profile;
 mod registration;
 mod session;
 pub mod tokens;
+pub mod totp;
 
 pub use data::{HistoryRow, access_history, export_data};
 pub use email::{EmailError, canonical_email};

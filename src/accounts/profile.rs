@@ -167,7 +167,7 @@ pub fn validate(input: &ProfileInput) -> Result<Profile, FieldErrors> {
 }
 
 /// A French number (`0X XX XX XX XX`, `+33 X …`, `0033 X …`) in the national display form, or
-/// another international number (`+` and 8 to 15 digits) kept as `+` and digits.
+/// another international number (`+` and 9 to 15 digits) kept as `+` and digits.
 pub fn normalise_phone(raw: &str) -> Option<String> {
     let kept: String = raw.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')' | '\u{a0}')).collect();
     let (plus, digits) = match kept.strip_prefix('+') {
@@ -184,7 +184,7 @@ pub fn normalise_phone(raw: &str) -> Option<String> {
         match digits.strip_prefix("33") {
             Some(rest) if rest.len() == 9 => format!("0{rest}"),
             Some(_) => return None,
-            None if (8..=15).contains(&digits.len()) => return Some(format!("+{digits}")),
+            None if (9..=15).contains(&digits.len()) => return Some(format!("+{digits}")),
             None => return None,
         }
     } else {

@@ -21,6 +21,11 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuleLabels {
+    rule: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct JobLabels {
     job: String,
     ok: bool,
@@ -34,6 +39,7 @@ pub struct Metrics {
     requests: Family<HttpLabels, Counter>,
     durations: HistogramFamily,
     jobs: Family<JobLabels, Counter>,
+    rate_limited: Family<RuleLabels, Counter>,
     pool_connections: Gauge,
     pool_idle: Gauge,
 }
@@ -52,14 +58,16 @@ impl Metrics {
         let durations: HistogramFamily =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.000_5, 2.0, 16)));
         let jobs = Family::<JobLabels, Counter>::default();
+        let rate_limited = Family::<RuleLabels, Counter>::default();
         let pool_connections = Gauge::default();
         let pool_idle = Gauge::default();
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());
         registry.register("http_request_duration_seconds", "Time to answer, by route", durations.clone());
         registry.register("job_runs", "Job runs by outcome", jobs.clone());
+        registry.register("rate_limited", "Requests refused by a rate limit (429), by rule", rate_limited.clone());
         registry.register("db_pool_connections", "Open database connections", pool_connections.clone());
         registry.register("db_pool_idle", "Idle database connections", pool_idle.clone());
-        Self { registry, requests, durations, jobs, pool_connections, pool_idle }
+        Self { registry, requests, durations, jobs, rate_limited, pool_connections, pool_idle }
     }
 
     /// Counts one answered request; `route` is the matched pattern, never the raw path.
@@ -72,6 +80,11 @@ impl Metrics {
     /// Counts one job run.
     pub fn job_runs(&self, job: &str, ok: bool) {
         self.jobs.get_or_create(&JobLabels { job: job.to_owned(), ok }).inc();
+    }
+
+    /// Counts one request refused by the rate-limit `rule`.
+    pub fn rate_limited(&self, rule: &str) {
+        self.rate_limited.get_or_create(&RuleLabels { rule: rule.to_owned() }).inc();
     }
 
     /// The text exposition, with the pool gauges refreshed.

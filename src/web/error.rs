@@ -4,6 +4,7 @@
 //! limits, extractor rejections) into a French HTML page, or JSON under `/api`.
 
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 use crate::db::{Unavailable, is_transient};
@@ -29,6 +30,12 @@ pub enum AppError {
     /// 409, with a French message.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 429: over a rate limit (SPEC ACC-7); the client may retry after that many seconds.
+    #[error("too many requests")]
+    TooManyRequests {
+        /// Seconds to wait, sent as `Retry-After` (at least 1).
+        retry_after_secs: u64,
+    },
     /// 503: the database is busy or unreachable; the client should retry.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -55,6 +62,7 @@ impl AppError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound | Self::Db(diesel::result::Error::NotFound) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Db(e) if is_transient(e) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Db(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -65,6 +73,12 @@ impl AppError {
     fn user_message(&self) -> Option<String> {
         match self {
             Self::BadRequest(m) | Self::Conflict(m) => Some(m.clone()),
+            Self::TooManyRequests { retry_after_secs: n } => {
+                let unit = if *n > 1 { "secondes" } else { "seconde" };
+                Some(format!(
+                    "Vous avez envoyé beaucoup de requêtes en peu de temps : merci de réessayer dans {n} {unit}."
+                ))
+            }
             _ => None,
         }
     }
@@ -91,6 +105,9 @@ impl IntoResponse for AppError {
             _ => {}
         }
         let mut response = status.into_response();
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+        }
         response.extensions_mut().insert(ErrorKind { message: self.user_message() });
         response
     }
@@ -119,7 +136,7 @@ pub fn describe(status: StatusCode) -> (&'static str, &'static str) {
         422 => ("Données invalides", "Certaines informations saisies ne sont pas valides. Vérifiez-les et réessayez."),
         429 => (
             "Trop de requêtes",
-            "Vous avez envoyé trop de requêtes en peu de temps. Patientez un instant avant de réessayer.",
+            "Pour protéger le portail et ses utilisateurs, le nombre de requêtes envoyées en peu de temps est limité.",
         ),
         503 => (
             "Service momentanément indisponible",

@@ -12,6 +12,7 @@ mod me;
 pub mod middleware;
 mod pages;
 mod people;
+pub mod ratelimit;
 mod register;
 pub mod router;
 pub mod session;
@@ -40,6 +41,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(from_fn_with_state(state.clone(), middleware::security_headers))
                 .layer(from_fn_with_state(state.clone(), session::load_session))
                 .layer(from_fn_with_state(state.clone(), middleware::render_errors))
+                .layer(from_fn_with_state(state.clone(), ratelimit::rate_limit))
                 .layer(CatchPanicLayer::new())
                 .layer(from_fn(middleware::allowed_methods))
                 .layer(from_fn_with_state(state.clone(), session::same_origin))
