@@ -12,6 +12,7 @@ mod directory;
 mod jobs;
 mod journal;
 mod mail;
+mod mfa;
 mod people;
 mod ratelimit;
 mod registration;

@@ -25,6 +25,9 @@ pub fn pg_admin_url() -> Option<String> {
     std::env::var("ATOMES_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
 }
 
+/// The TOTP secret of the administrators the fixtures create.
+pub const TEST_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
 /// A database of one test: a SQLite file in a temporary directory, or a PostgreSQL
 /// database created for the test and dropped after it.
 pub struct TestDb {
@@ -155,7 +158,31 @@ impl TestApp {
             password_hash: Some(&hash),
             must_change_password: must_change,
         };
-        db::write_tx(&mut self.conn(), |c| accounts::create_user(c, &ctx, &new)).unwrap()
+        let user = db::write_tx(&mut self.conn(), |c| accounts::create_user(c, &ctx, &new)).unwrap();
+        if role == Role::Administrator {
+            // The second factor is mandatory for administrators: enrolled with a known secret.
+            use diesel::prelude::*;
+            diesel::update(atomes::db::schema::users::table.find(user.id))
+                .set(atomes::db::schema::users::totp_secret.eq(TEST_TOTP_SECRET))
+                .execute(&mut *self.conn())
+                .unwrap();
+            return accounts::find_by_id(&mut self.conn(), user.id).unwrap().unwrap();
+        }
+        user
+    }
+
+    /// The current TOTP code of an account created with [`TEST_TOTP_SECRET`]. The fixture forgets
+    /// the last step used, so that tests may log in several times within one 30-second step (the
+    /// single-use rule has its own test).
+    pub fn totp_code(&self, user_id: i64) -> String {
+        use atomes::clock::Clock;
+        use diesel::prelude::*;
+        diesel::update(atomes::db::schema::users::table.find(user_id))
+            .set(atomes::db::schema::users::totp_last_step.eq(None::<i64>))
+            .execute(&mut *self.conn())
+            .unwrap();
+        let step = self.clock.now().timestamp() / accounts::totp::STEP_SECONDS;
+        accounts::totp::code_at(TEST_TOTP_SECRET, step).unwrap()
     }
 
     /// `GET path` with cookies (`name=value; …`).
@@ -192,10 +219,21 @@ impl TestApp {
         .await
     }
 
-    /// Logs in and returns the `Cookie` header value of the session.
+    /// Logs in (with the second factor if the account has one) and returns the `Cookie` header
+    /// value of the session.
     pub async fn login(&self, email: &str, password: &str) -> String {
         let r = self.try_login(email, password).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "login failed: {}", r.body);
+        let cookie = format!("__Host-atomes_session={}", r.session_token().expect("a session cookie"));
+        if r.header("location") != "/connexion/second-facteur" {
+            return cookie;
+        }
+        let canonical = accounts::canonical_email(email).unwrap();
+        let user = accounts::find_by_email(&mut self.conn(), &canonical).unwrap().unwrap();
+        let csrf = self.get_with("/connexion/second-facteur", &cookie).await.csrf_field();
+        let code = self.totp_code(user.id);
+        let r = self.post_form("/connexion/second-facteur", &[("csrf", &csrf), ("code", &code)], &cookie).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "second factor refused: {}", r.body);
         format!("__Host-atomes_session={}", r.session_token().expect("a session cookie"))
     }
 

@@ -117,7 +117,7 @@ pub fn login(
     }
 }
 
-fn reset_failures(c: &mut crate::db::DbConn, user_id: i64, now: NaiveDateTime) -> QueryResult<()> {
+pub(crate) fn reset_failures(c: &mut crate::db::DbConn, user_id: i64, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(users::table.find(user_id))
         .set((
             users::failed_logins.eq(0),
@@ -154,7 +154,7 @@ fn succeed(
 }
 
 /// Counts a failure with one conditional statement, then sets the delay it earns.
-fn record_failure(c: &mut crate::db::DbConn, user_id: i64, now: NaiveDateTime) -> QueryResult<()> {
+pub(crate) fn record_failure(c: &mut crate::db::DbConn, user_id: i64, now: NaiveDateTime) -> QueryResult<()> {
     let failures: i32 = diesel::update(users::table.find(user_id))
         .set((users::failed_logins.eq(users::failed_logins + 1), users::updated_at.eq(now)))
         .returning(users::failed_logins)

@@ -7,6 +7,7 @@ mod email;
 mod login;
 mod mails;
 pub mod manage;
+pub mod mfa;
 mod model;
 mod password;
 pub mod profile;

@@ -88,10 +88,10 @@ pub enum PolicyError {
          chiffres, des symboles ou une répétition : choisissez-en un autre, par exemple une phrase de plusieurs mots."
     )]
     Common,
-    /// Built on the user's name or e-mail address, or on the portal's or territory's name.
+    /// Built on the user's name or e-mail address, or on words of the portal (its name, territory, health professions).
     #[error(
-        "Ce mot de passe reprend votre nom, votre adresse e-mail ou le nom du portail ou de son territoire : \
-         choisissez-en un autre, par exemple une phrase de plusieurs mots."
+        "Ce mot de passe repose sur votre nom, votre adresse e-mail ou des mots liés au portail (son nom, son \
+         territoire, les métiers de la santé) : choisissez-en un autre, par exemple une phrase de plusieurs mots."
     )]
     Context,
     /// At most two common words, sequences or repetitions plus a few digits or symbols.
@@ -175,6 +175,7 @@ fn fold(text: &str) -> Vec<char> {
     out
 }
 
+/// White space and `- _ . ' ’`: free between words, skipped inside a key (mirrored by build.py).
 fn is_separator(c: char) -> bool {
     c.is_whitespace() || matches!(c, '-' | '_' | '.' | '\'' | '’')
 }

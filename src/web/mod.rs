@@ -9,6 +9,7 @@ pub mod extract;
 mod health;
 pub mod layout;
 mod me;
+mod mfa;
 pub mod middleware;
 mod pages;
 mod people;

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::{account, admin, assets, directory, health, me, pages, people, register};
+use super::{account, admin, assets, directory, health, me, mfa, pages, people, register};
 use crate::app::AppState;
 
 /// The public router (the metrics listener has its own, see [`metrics_router`]).
@@ -45,6 +45,12 @@ fn account() -> Router<AppState> {
         .route("/compte/historique", get(me::history))
         .route("/compte/export", get(me::export))
         .route("/compte/fermeture", get(me::close_form).post(me::close_submit))
+        .route("/connexion/second-facteur", get(mfa::second_factor_page).post(mfa::second_factor_submit))
+        .route("/compte/securite", get(mfa::security))
+        .route("/compte/securite/commencer", post(mfa::begin))
+        .route("/compte/securite/activer", post(mfa::activate))
+        .route("/compte/securite/codes", post(mfa::new_codes))
+        .route("/compte/securite/desactiver", post(mfa::deactivate))
         .route("/invitation", get(people::invitation_form).post(people::invitation_submit))
         .route("/organisation", get(people::my_organisation))
         .route("/organisation/invitations", post(people::manager_invite))

@@ -189,6 +189,10 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminUser {
         if current.user.must_change_password {
             return Err(Redirect::to("/compte/mot-de-passe").into_response());
         }
+        if current.user.totp_secret.is_none() {
+            // The second factor is mandatory for the back office (ACC-5).
+            return Err(Redirect::to("/compte/securite").into_response());
+        }
         Ok(Self(current))
     }
 }
@@ -204,6 +208,8 @@ pub fn redirect_with_cookie(to: &str, cookie: HeaderValue) -> Response {
 pub fn landing(user: &User) -> &'static str {
     if user.must_change_password {
         "/compte/mot-de-passe"
+    } else if user.role() == Role::Administrator && user.totp_secret.is_none() {
+        "/compte/securite"
     } else if user.role() == Role::Administrator {
         "/admin"
     } else {
