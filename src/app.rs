@@ -8,6 +8,7 @@ use crate::db::Db;
 use crate::directory::search::SearchIndex;
 use crate::journal::{AccessContext, JournalKey};
 use crate::ops::Metrics;
+use crate::terms::PublishedCache;
 use crate::web::assets::Assets;
 
 /// Everything a request, a job or a command needs; cheap to clone.
@@ -27,6 +28,8 @@ pub struct AppState {
     pub assets: Arc<Assets>,
     /// This node's directory search index.
     pub search: Arc<SearchIndex>,
+    /// This node's rendered legal documents (emptied when one is published).
+    pub terms: Arc<PublishedCache>,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             assets: Arc::new(Assets::load()),
             search: Arc::new(SearchIndex::open(&config.data_dir.join("index"))?),
+            terms: Arc::new(PublishedCache::default()),
             config: Arc::new(config),
         })
     }

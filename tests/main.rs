@@ -13,4 +13,5 @@ mod jobs;
 mod journal;
 mod mail;
 mod search;
+mod terms;
 mod web;

@@ -4,6 +4,7 @@ mod account;
 mod admin;
 pub mod assets;
 mod directory;
+mod documents;
 pub mod error;
 pub mod extract;
 mod health;
@@ -12,6 +13,7 @@ pub mod middleware;
 mod pages;
 pub mod router;
 pub mod session;
+pub mod terms;
 
 use std::net::SocketAddr;
 
@@ -37,6 +39,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(from_fn_with_state(state.clone(), middleware::security_headers))
                 .layer(from_fn_with_state(state.clone(), session::load_session))
                 .layer(from_fn_with_state(state.clone(), middleware::render_errors))
+                .layer(from_fn_with_state(state.clone(), terms::gate))
                 .layer(CatchPanicLayer::new())
                 .layer(from_fn(middleware::allowed_methods))
                 .layer(from_fn_with_state(state.clone(), session::same_origin))
