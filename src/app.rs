@@ -8,6 +8,7 @@ use crate::db::Db;
 use crate::directory::search::SearchIndex;
 use crate::journal::{AccessContext, JournalKey};
 use crate::ops::Metrics;
+use crate::terms::PublishedCache;
 use crate::web::assets::Assets;
 use crate::web::ratelimit::RateLimiter;
 
@@ -30,6 +31,8 @@ pub struct AppState {
     pub search: Arc<SearchIndex>,
     /// This node's request rate limits.
     pub rate_limiter: Arc<RateLimiter>,
+    /// This node's rendered legal documents (emptied when one is published).
+    pub terms: Arc<PublishedCache>,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
             assets: Arc::new(Assets::load()),
             search: Arc::new(SearchIndex::open(&config.data_dir.join("index"))?),
             rate_limiter: Arc::new(RateLimiter::new(&config.rate_limits)),
+            terms: Arc::new(PublishedCache::default()),
             config: Arc::new(config),
         })
     }

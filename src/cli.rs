@@ -358,6 +358,7 @@ fn migrate(config: Config) -> anyhow::Result<i32> {
 }
 
 fn serve(state: AppState, announce: bool) -> anyhow::Result<i32> {
+    ensure_documents(&state)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let (tx, rx) = tokio::sync::watch::channel(false);
@@ -431,8 +432,63 @@ fn demo(config: Config) -> anyhow::Result<i32> {
         println!("Annuaire de démonstration chargé : {} offres (données fictives).", r.created);
     }
     drop(conn);
+    seed_demo_conditions(&state)?;
     serve(state, true)
 }
+
+/// Publishes version 1 of the terms, privacy policy and legal notice on first start (CGU-1).
+fn ensure_documents(state: &AppState) -> anyhow::Result<()> {
+    let ctx = state.system_context();
+    let published =
+        db::write_tx(&mut state.db.get()?, |c| crate::terms::ensure_initial_versions(c, &ctx, &state.config.portal))?;
+    for doc in published {
+        tracing::info!(document = doc.kind(), "version 1 published");
+    }
+    Ok(())
+}
+
+/// The demo's conditions of third-party services, accepted before the first visit of
+/// `/applications` (CGU-3, CGU §4).
+fn seed_demo_conditions(state: &AppState) -> anyhow::Result<()> {
+    use crate::terms::{self, DraftInput, LegalDoc};
+    let doc = LegalDoc::Feature("applications".into());
+    let ctx = state.system_context();
+    db::write_tx(&mut state.db.get()?, |c| {
+        if terms::find_current(c, &doc)?.is_some() || terms::find_draft(c, &doc)?.is_some() {
+            return Ok(());
+        }
+        let input = DraftInput {
+            title: "Conditions d'utilisation des services tiers".into(),
+            summary: "Première version.".into(),
+            body: DEMO_APPLICATIONS_CONDITIONS.into(),
+            major: true,
+        };
+        let draft = terms::create_draft(c, &ctx, &doc, &input)?;
+        terms::publish(c, &ctx, draft.id, None)?;
+        anyhow::Ok(())
+    })
+}
+
+/// The text of the demo's conditions of third-party services.
+const DEMO_APPLICATIONS_CONDITIONS: &str = "\
+La page Applications donne accès à des services tiers : applications régionales de l'espace numérique \
+régional de santé (ENRS) et services d'autres éditeurs.
+
+## Responsabilité des éditeurs
+
+Ces services sont fournis sous la responsabilité exclusive des sociétés qui les éditent (conditions \
+générales d'utilisation du portail, article 4). Le portail n'en garantit ni le contenu ni la disponibilité.
+
+## Conditions de chaque service
+
+L'accès à chaque service tiers et son utilisation sont soumis à l'acceptation des conditions contractuelles \
+de son éditeur, qui vous seront présentées par le service lui-même.
+
+## Vos données
+
+Lorsque vous ouvrez un service tiers, les données que vous y saisissez sont traitées par son éditeur, selon \
+ses propres conditions. Pour toute question, utilisez le [formulaire de contact](/contact).
+";
 
 fn create_admin(state: &AppState, email: &str, given: &str, family: &str, from_stdin: bool) -> anyhow::Result<i32> {
     let (password, must_change) = if from_stdin {

@@ -17,4 +17,5 @@ mod people;
 mod ratelimit;
 mod registration;
 mod search;
+mod terms;
 mod web;

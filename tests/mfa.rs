@@ -26,7 +26,10 @@ fn last_entry(app: &TestApp) -> journal::JournalEntry {
 async fn an_administrator_must_enrol_before_the_back_office() {
     let app = TestApp::new();
     let admin = app.create_user("admin@dac.example", PASSWORD, Role::Administrator, false);
-    diesel::update(users::table.find(admin.id)).set(users::totp_secret.eq(None::<String>)).execute(&mut *app.conn()).unwrap();
+    diesel::update(users::table.find(admin.id))
+        .set(users::totp_secret.eq(None::<String>))
+        .execute(&mut *app.conn())
+        .unwrap();
     let r = app.try_login("admin@dac.example", PASSWORD).await;
     assert_eq!(r.header("location"), "/compte/securite");
     let cookie = format!("__Host-atomes_session={}", r.session_token().unwrap());
@@ -43,7 +46,9 @@ async fn an_administrator_must_enrol_before_the_back_office() {
     let r = app.post_form("/compte/securite/activer", &[("csrf", &csrf), ("code", "000000")], &cookie).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(last_entry(&app).outcome, "failure");
-    let r = app.post_form("/compte/securite/activer", &[("csrf", &csrf), ("code", &code_now(&app, &secret, 0))], &cookie).await;
+    let r = app
+        .post_form("/compte/securite/activer", &[("csrf", &csrf), ("code", &code_now(&app, &secret, 0))], &cookie)
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     let codes = r.texts(".recovery-codes code");
     assert_eq!(codes.len(), 10);
@@ -57,7 +62,11 @@ async fn an_administrator_must_enrol_before_the_back_office() {
     // Administrators cannot turn it off.
     let csrf = app.get_with("/compte/securite", &new_cookie).await.csrf_field();
     let r = app
-        .post_form("/compte/securite/desactiver", &[("csrf", &csrf), ("password", PASSWORD), ("code", &code_now(&app, &secret, 1))], &new_cookie)
+        .post_form(
+            "/compte/securite/desactiver",
+            &[("csrf", &csrf), ("password", PASSWORD), ("code", &code_now(&app, &secret, 1))],
+            &new_cookie,
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(accounts::find_by_id(&mut app.conn(), admin.id).unwrap().unwrap().totp_secret.is_some());
@@ -93,7 +102,13 @@ async fn a_code_works_once_and_a_waiting_session_reaches_nothing_else() {
     assert!(r.session_token().is_none());
     // The next step's code is accepted.
     app.clock.advance(Duration::seconds(30));
-    let r = app.post_form("/connexion/second-facteur", &[("csrf", &csrf), ("code", &code_now(&app, TEST_TOTP_SECRET, 0))], &waiting).await;
+    let r = app
+        .post_form(
+            "/connexion/second-facteur",
+            &[("csrf", &csrf), ("code", &code_now(&app, TEST_TOTP_SECRET, 0))],
+            &waiting,
+        )
+        .await;
     assert_eq!(r.header("location"), "/admin");
 }
 
@@ -109,11 +124,23 @@ async fn second_factor_failures_count_with_the_password_and_waiting_sessions_exp
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
     // Throttled now: even the right code is refused until the delay ends.
-    let r = app.post_form("/connexion/second-facteur", &[("csrf", &csrf), ("code", &code_now(&app, TEST_TOTP_SECRET, 0))], &waiting).await;
+    let r = app
+        .post_form(
+            "/connexion/second-facteur",
+            &[("csrf", &csrf), ("code", &code_now(&app, TEST_TOTP_SECRET, 0))],
+            &waiting,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     // The waiting session lasts five minutes.
     app.clock.advance(Duration::minutes(5));
-    let r = app.post_form("/connexion/second-facteur", &[("csrf", &csrf), ("code", &code_now(&app, TEST_TOTP_SECRET, 0))], &waiting).await;
+    let r = app
+        .post_form(
+            "/connexion/second-facteur",
+            &[("csrf", &csrf), ("code", &code_now(&app, TEST_TOTP_SECRET, 0))],
+            &waiting,
+        )
+        .await;
     assert_eq!(r.header("location"), "/connexion");
 }
 
@@ -125,7 +152,9 @@ async fn recovery_codes_work_once_and_a_professional_may_turn_it_off() {
     let csrf = app.get_with("/compte/securite", &cookie).await.csrf_field();
     app.post_form("/compte/securite/commencer", &[("csrf", &csrf)], &cookie).await;
     let secret = accounts::find_by_id(&mut app.conn(), pro.id).unwrap().unwrap().totp_pending_secret.unwrap();
-    let r = app.post_form("/compte/securite/activer", &[("csrf", &csrf), ("code", &code_now(&app, &secret, 0))], &cookie).await;
+    let r = app
+        .post_form("/compte/securite/activer", &[("csrf", &csrf), ("code", &code_now(&app, &secret, 0))], &cookie)
+        .await;
     let codes = r.texts(".recovery-codes code");
     let cookie = format!("__Host-atomes_session={}", r.session_token().unwrap());
     // A recovery code instead of the app, typed in capitals with spaces: accepted once.
@@ -143,11 +172,21 @@ async fn recovery_codes_work_once_and_a_professional_may_turn_it_off() {
     assert_eq!(login_with(typed).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     // Turning it off needs the password and a current code.
     let csrf = app.get_with("/compte/securite", &cookie).await.csrf_field();
-    let r = app.post_form("/compte/securite/desactiver", &[("csrf", &csrf), ("password", PASSWORD), ("code", "000000")], &cookie).await;
+    let r = app
+        .post_form(
+            "/compte/securite/desactiver",
+            &[("csrf", &csrf), ("password", PASSWORD), ("code", "000000")],
+            &cookie,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     app.clock.advance(Duration::seconds(30));
     let r = app
-        .post_form("/compte/securite/desactiver", &[("csrf", &csrf), ("password", PASSWORD), ("code", &code_now(&app, &secret, 0))], &cookie)
+        .post_form(
+            "/compte/securite/desactiver",
+            &[("csrf", &csrf), ("password", PASSWORD), ("code", &code_now(&app, &secret, 0))],
+            &cookie,
+        )
         .await;
     assert_eq!(r.header("location"), "/compte?fait=securite");
     assert!(app.try_login("helene@example.org", PASSWORD).await.header("location") == "/");

@@ -67,7 +67,10 @@ async fn an_administrator_approves_disables_and_reenables() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(last_mail(&app, "helene@example.org").unwrap().0.contains("activé"));
     let e = last_entry(&app);
-    assert_eq!((e.action.as_str(), e.object_id.clone(), e.outcome.as_str()), ("modification", Some(pro.id.to_string()), "success"));
+    assert_eq!(
+        (e.action.as_str(), e.object_id.clone(), e.outcome.as_str()),
+        ("modification", Some(pro.id.to_string()), "success")
+    );
     // Active: the professional logs in; disabling ends the session at once (T7).
     let pro_cookie = app.login("helene@example.org", PASSWORD).await;
     assert_eq!(app.get_with("/compte", &pro_cookie).await.status, StatusCode::OK);
@@ -89,7 +92,16 @@ async fn the_back_office_is_closed_to_everyone_else() {
     let app = TestApp::new();
     let pro = app.create_user("helene@example.org", PASSWORD, Role::Professional, false);
     let cookie = app.login("helene@example.org", PASSWORD).await;
-    let get_routes = ["/admin", "/admin/comptes", &format!("/admin/comptes/{}", pro.id), "/admin/organisations", "/admin/organisations/1", "/admin/courriels", "/organisation", "/organisation/membres/1"];
+    let get_routes = [
+        "/admin",
+        "/admin/comptes",
+        &format!("/admin/comptes/{}", pro.id),
+        "/admin/organisations",
+        "/admin/organisations/1",
+        "/admin/courriels",
+        "/organisation",
+        "/organisation/membres/1",
+    ];
     let mut leaks = 0;
     for path in get_routes {
         let anonymous = app.get(path).await;
@@ -99,8 +111,27 @@ async fn the_back_office_is_closed_to_everyone_else() {
         assert_eq!(professional.status, StatusCode::FORBIDDEN, "{path}");
     }
     let csrf = app.get_with("/compte", &cookie).await.csrf_field();
-    for path in [format!("/admin/comptes/{}/action", pro.id), format!("/admin/comptes/{}/role", pro.id), "/admin/organisations".into(), "/organisation/invitations".into()] {
-        let r = app.post_form(&path, &[("csrf", &csrf), ("action", "valider"), ("role", "administrator"), ("name", "x"), ("email", "x@example.org"), ("given_name", "x"), ("family_name", "x")], &cookie).await;
+    for path in [
+        format!("/admin/comptes/{}/action", pro.id),
+        format!("/admin/comptes/{}/role", pro.id),
+        "/admin/organisations".into(),
+        "/organisation/invitations".into(),
+    ] {
+        let r = app
+            .post_form(
+                &path,
+                &[
+                    ("csrf", &csrf),
+                    ("action", "valider"),
+                    ("role", "administrator"),
+                    ("name", "x"),
+                    ("email", "x@example.org"),
+                    ("given_name", "x"),
+                    ("family_name", "x"),
+                ],
+                &cookie,
+            )
+            .await;
         leaks += usize::from(r.status.is_success() || r.status.is_redirection());
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
     }
@@ -134,7 +165,13 @@ async fn a_manager_manages_their_members_and_nobody_else() {
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         let e = last_entry(&app);
         assert_eq!((e.outcome.as_str(), e.object_id.clone()), ("denied", Some(id.to_string())));
-        let r = app.post_form(&format!("/organisation/membres/{id}/action"), &[("csrf", &csrf), ("action", "desactiver")], &cookie).await;
+        let r = app
+            .post_form(
+                &format!("/organisation/membres/{id}/action"),
+                &[("csrf", &csrf), ("action", "desactiver")],
+                &cookie,
+            )
+            .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         assert_eq!(accounts::find_by_id(&mut app.conn(), id).unwrap().unwrap().status, "active");
     }
@@ -151,11 +188,19 @@ async fn a_manager_manages_their_members_and_nobody_else() {
 
     // Invitation: the member sets a password from the link and is active at once.
     let r = app
-        .post_form("/organisation/invitations", &[("csrf", &csrf), ("given_name", "Nora"), ("family_name", "Benali"), ("email", "nora@a.example")], &cookie)
+        .post_form(
+            "/organisation/invitations",
+            &[("csrf", &csrf), ("given_name", "Nora"), ("family_name", "Benali"), ("email", "nora@a.example")],
+            &cookie,
+        )
         .await;
     assert_eq!(r.header("location"), "/organisation?fait=invitation");
     let r = app
-        .post_form("/organisation/invitations", &[("csrf", &csrf), ("given_name", "Nora"), ("family_name", "Benali"), ("email", "NORA@a.example")], &cookie)
+        .post_form(
+            "/organisation/invitations",
+            &[("csrf", &csrf), ("given_name", "Nora"), ("family_name", "Benali"), ("email", "NORA@a.example")],
+            &cookie,
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "an address already in use is refused");
     let (_, body) = last_mail(&app, "nora@a.example").unwrap();
@@ -167,12 +212,21 @@ async fn a_manager_manages_their_members_and_nobody_else() {
     let r = app
         .post_form(
             "/invitation",
-            &[("csrf", &form_csrf), ("jeton", &token), ("password", "la phrase de Nora"), ("confirm", "la phrase de Nora")],
+            &[
+                ("csrf", &form_csrf),
+                ("jeton", &token),
+                ("password", "la phrase de Nora"),
+                ("confirm", "la phrase de Nora"),
+            ],
             &format!("__Host-atomes_csrf={form_csrf}"),
         )
         .await;
     assert_eq!(r.texts("h1"), vec!["Compte activé"]);
     let cookie_nora = app.login("nora@a.example", "la phrase de Nora").await;
+    // Like every new account, Nora accepts the terms before anything else.
+    assert!(app.get_with("/compte", &cookie_nora).await.header("location").starts_with("/conditions"));
+    let nora = accounts::find_by_email(&mut app.conn(), "nora@a.example").unwrap().unwrap();
+    app.accept_current_terms(nora.id);
     let me = app.get_with("/compte", &cookie_nora).await;
     assert!(me.body.contains("Centre de santé A"));
 }
@@ -187,9 +241,17 @@ async fn a_role_change_ends_the_sessions_of_the_account() {
     let cookie = app.login("admin@dac.example", PASSWORD).await;
     let csrf = app.get_with("/admin/comptes", &cookie).await.csrf_field();
     let path = format!("/admin/comptes/{}/role", pro.id);
-    let r = app.post_form(&path, &[("csrf", &csrf), ("role", "organisation_manager"), ("organisation_id", "")], &cookie).await;
+    let r = app
+        .post_form(&path, &[("csrf", &csrf), ("role", "organisation_manager"), ("organisation_id", "")], &cookie)
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a manager needs an organisation");
-    let r = app.post_form(&path, &[("csrf", &csrf), ("role", "organisation_manager"), ("organisation_id", &a.to_string())], &cookie).await;
+    let r = app
+        .post_form(
+            &path,
+            &[("csrf", &csrf), ("role", "organisation_manager"), ("organisation_id", &a.to_string())],
+            &cookie,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(app.get_with("/compte", &pro_cookie).await.header("location"), "/connexion");
     let new_cookie = app.login("helene@example.org", PASSWORD).await;
@@ -202,15 +264,27 @@ async fn organisations_are_checked_before_creation() {
     app.create_user("admin@dac.example", PASSWORD, Role::Administrator, false);
     let cookie = app.login("admin@dac.example", PASSWORD).await;
     let csrf = app.get_with("/admin/organisations", &cookie).await.csrf_field();
-    let r = app.post_form("/admin/organisations", &[("csrf", &csrf), ("name", ""), ("siret", "12345678901234")], &cookie).await;
+    let r = app
+        .post_form("/admin/organisations", &[("csrf", &csrf), ("name", ""), ("siret", "12345678901234")], &cookie)
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.count("#erreurs li"), 2);
     let r = app
-        .post_form("/admin/organisations", &[("csrf", &csrf), ("name", "Maison de santé"), ("siret", "732 829 320 00074")], &cookie)
+        .post_form(
+            "/admin/organisations",
+            &[("csrf", &csrf), ("name", "Maison de santé"), ("siret", "732 829 320 00074")],
+            &cookie,
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let e = last_entry(&app);
     assert_eq!((e.action.as_str(), e.object_type.as_str()), ("creation", "organisation"));
-    let r = app.post_form("/admin/organisations", &[("csrf", &csrf), ("name", "Doublon"), ("siret", "73282932000074")], &cookie).await;
+    let r = app
+        .post_form(
+            "/admin/organisations",
+            &[("csrf", &csrf), ("name", "Doublon"), ("siret", "73282932000074")],
+            &cookie,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -178,7 +178,11 @@ async fn registering_a_known_address_reveals_nothing_and_creates_nothing() {
         assert_eq!(r.status, fresh.status, "{variant}");
         assert_eq!(strip(&r), strip(&fresh), "{variant}");
     }
-    let n: i64 = users::table.filter(users::email_canonical.eq("admin@example.org")).count().get_result(&mut *app.conn()).unwrap();
+    let n: i64 = users::table
+        .filter(users::email_canonical.eq("admin@example.org"))
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
     assert_eq!(n, 1);
     let (subject, _) = last_mail(&app, "admin@example.org").unwrap();
     assert!(subject.contains("tentative d'inscription"), "{subject}");
@@ -231,8 +235,10 @@ async fn a_forgotten_password_is_reset_once_from_the_stored_address() {
     }
     let csrf = app.login_csrf().await;
     let cookie = format!("__Host-atomes_csrf={csrf}");
-    let known = app.post_form("/mot-de-passe-oublie", &[("csrf", &csrf), ("email", "ＨＥＬＥＮＥ@example.org")], &cookie).await;
-    let unknown = app.post_form("/mot-de-passe-oublie", &[("csrf", &csrf), ("email", "nobody@example.org")], &cookie).await;
+    let known =
+        app.post_form("/mot-de-passe-oublie", &[("csrf", &csrf), ("email", "ＨＥＬＥＮＥ@example.org")], &cookie).await;
+    let unknown =
+        app.post_form("/mot-de-passe-oublie", &[("csrf", &csrf), ("email", "nobody@example.org")], &cookie).await;
     assert_eq!(known.status, unknown.status);
     assert_eq!(known.body, unknown.body);
     // The link went to the stored address only, never to the typed variant.
@@ -258,9 +264,15 @@ async fn a_forgotten_password_is_reset_once_from_the_stored_address() {
     let r = post("une toute nouvelle phrase", "une toute nouvelle phrase").await;
     assert_eq!(r.texts("h1"), vec!["Mot de passe enregistré"]);
     let e = last_entry(&app);
-    assert_eq!((e.action.as_str(), e.object_type.as_str(), e.actor_id), ("modification", "user_password", Some(user.id)));
+    assert_eq!(
+        (e.action.as_str(), e.object_type.as_str(), e.actor_id),
+        ("modification", "user_password", Some(user.id))
+    );
     assert_eq!(app.get_with("/compte", &old_session).await.header("location"), "/connexion", "sessions ended");
-    assert_eq!(post("encore une autre phrase", "encore une autre phrase").await.texts("h1"), vec!["Ce lien n'est plus valable"]);
+    assert_eq!(
+        post("encore une autre phrase", "encore une autre phrase").await.texts("h1"),
+        vec!["Ce lien n'est plus valable"]
+    );
     assert!(app.try_login("helene@example.org", "une toute nouvelle phrase").await.session_token().is_some());
 }
 
@@ -284,7 +296,10 @@ async fn mon_compte_rectification_is_journaled() {
     let cookie = app.login("helene@example.org", PASSWORD).await;
     let page = app.get_with("/compte", &cookie).await;
     let e = last_entry(&app);
-    assert_eq!((e.action.as_str(), e.object_id.clone(), e.actor_id), ("consultation", Some(user.id.to_string()), Some(user.id)));
+    assert_eq!(
+        (e.action.as_str(), e.object_id.clone(), e.actor_id),
+        ("consultation", Some(user.id.to_string()), Some(user.id))
+    );
     let csrf = page.csrf_field();
     let mut fields = vec![
         ("csrf", csrf.as_str()),
@@ -321,11 +336,19 @@ async fn a_new_address_replaces_the_old_one_once_proved() {
     let cookie = app.login("helene@example.org", PASSWORD).await;
     let csrf = app.get_with("/compte", &cookie).await.csrf_field();
     let r = app
-        .post_form("/compte/courriel", &[("csrf", &csrf), ("email", "helene@nouveau.example"), ("password", "faux")], &cookie)
+        .post_form(
+            "/compte/courriel",
+            &[("csrf", &csrf), ("email", "helene@nouveau.example"), ("password", "faux")],
+            &cookie,
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = app
-        .post_form("/compte/courriel", &[("csrf", &csrf), ("email", "helene@nouveau.example"), ("password", PASSWORD)], &cookie)
+        .post_form(
+            "/compte/courriel",
+            &[("csrf", &csrf), ("email", "helene@nouveau.example"), ("password", PASSWORD)],
+            &cookie,
+        )
         .await;
     assert_eq!(r.header("location"), "/compte?fait=courriel");
     assert!(last_mail(&app, "helene@example.org").unwrap().0.contains("changement d'adresse"));
@@ -338,7 +361,11 @@ async fn a_new_address_replaces_the_old_one_once_proved() {
     assert!(app.try_login("helene@example.org", PASSWORD).await.session_token().is_none());
     // An address of another account: same answer, a notice there, nothing changes.
     let r = app
-        .post_form("/compte/courriel", &[("csrf", &csrf), ("email", "Pris@example.org"), ("password", PASSWORD)], &cookie)
+        .post_form(
+            "/compte/courriel",
+            &[("csrf", &csrf), ("email", "Pris@example.org"), ("password", PASSWORD)],
+            &cookie,
+        )
         .await;
     assert_eq!(r.header("location"), "/compte?fait=courriel");
     assert!(last_mail(&app, "Pris@example.org").unwrap().0.contains("déjà utilisée"));
@@ -356,10 +383,13 @@ async fn closing_an_account_ends_it_and_frees_the_address() {
     let before = journal::count(&mut app.conn()).unwrap();
     let r = app.post_form("/compte/fermeture", &[("csrf", &csrf), ("password", PASSWORD)], &cookie).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "the box must be ticked");
-    let r = app.post_form("/compte/fermeture", &[("csrf", &csrf), ("password", "faux"), ("confirm", "oui")], &cookie).await;
+    let r =
+        app.post_form("/compte/fermeture", &[("csrf", &csrf), ("password", "faux"), ("confirm", "oui")], &cookie).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(journal::count(&mut app.conn()).unwrap(), before);
-    let r = app.post_form("/compte/fermeture", &[("csrf", &csrf), ("password", PASSWORD), ("confirm", "oui")], &cookie).await;
+    let r = app
+        .post_form("/compte/fermeture", &[("csrf", &csrf), ("password", PASSWORD), ("confirm", "oui")], &cookie)
+        .await;
     assert_eq!(r.texts("h1"), vec!["Votre compte est clôturé"]);
     let e = last_entry(&app);
     assert_eq!((e.action.as_str(), e.object_id.clone()), ("deletion", Some(user.id.to_string())));
@@ -382,7 +412,13 @@ async fn history_names_administrators_and_the_export_holds_everything() {
     // An administrator reads the account (as the back office does).
     let ctx = app.state.system_context().with_actor(accounts::actor_of(&admin));
     atomes::db::write_tx(&mut app.conn(), |c| {
-        journal::record(c, &ctx, journal::Action::Consultation, journal::Object::new("user", user.id), journal::Outcome::Success)
+        journal::record(
+            c,
+            &ctx,
+            journal::Action::Consultation,
+            journal::Object::new("user", user.id),
+            journal::Outcome::Success,
+        )
     })
     .unwrap();
     let cookie = app.login("helene@example.org", PASSWORD).await;

@@ -9,6 +9,7 @@ use atomes::app::AppState;
 use atomes::clock::ManualClock;
 use atomes::config::{Config, Secret};
 use atomes::db::{self, Db, DbTarget};
+use atomes::terms;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -144,8 +145,20 @@ impl TestApp {
         TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
-    /// Creates an active account directly (a fixture, not a test of registration).
+    /// Creates an active account directly (a fixture, not a test of registration). A
+    /// professional has accepted the terms in force, so that tests of other areas are not
+    /// stopped by the terms gate; see [`TestApp::create_user_pending_terms`].
     pub fn create_user(&self, email: &str, password: &str, role: Role, must_change: bool) -> User {
+        let user = self.create_user_pending_terms(email, password, role, must_change);
+        if role != Role::Administrator {
+            self.accept_current_terms(user.id);
+        }
+        user
+    }
+
+    /// Creates an active account that has not accepted the terms yet (the terms are published).
+    pub fn create_user_pending_terms(&self, email: &str, password: &str, role: Role, must_change: bool) -> User {
+        self.ensure_terms();
         let canonical = accounts::canonical_email(email).unwrap();
         let hash = accounts::hash_password(password).unwrap();
         let ctx = self.state.system_context();
@@ -183,6 +196,21 @@ impl TestApp {
             .unwrap();
         let step = self.clock.now().timestamp() / accounts::totp::STEP_SECONDS;
         accounts::totp::code_at(TEST_TOTP_SECRET, step).unwrap()
+    }
+
+    /// Publishes version 1 of the terms, privacy policy and legal notice, as `serve` does at start.
+    pub fn ensure_terms(&self) {
+        let ctx = self.state.system_context();
+        let portal = &self.state.config.portal;
+        db::write_tx(&mut self.conn(), |c| terms::ensure_initial_versions(c, &ctx, portal)).unwrap();
+    }
+
+    /// Records that `user_id` accepted the terms in force.
+    pub fn accept_current_terms(&self, user_id: i64) {
+        let ctx = self.state.system_context();
+        let mut conn = self.conn();
+        let current = terms::find_current(&mut conn, &terms::LegalDoc::Terms).unwrap().expect("terms published");
+        db::write_tx(&mut conn, |c| terms::accept(c, &ctx, user_id, current.id, "test")).unwrap();
     }
 
     /// `GET path` with cookies (`name=value; …`).

@@ -116,6 +116,63 @@ step('the mail outbox', async () => {
   await checkA11y(page, 'admin-06-courriels');
 });
 
+step('the legal documents of the back office', async () => {
+  await page.goto(`${server.url}/admin`);
+  await page.getByRole('link', { name: 'Gérer les documents légaux' }).click();
+  await page.waitForURL('**/admin/documents');
+  assert.equal(await checkPageBasics(page), 'Documents légaux');
+  await checkA11y(page, 'admin-documents-01-liste');
+});
+
+step('a minor version of the terms: draft, preview, confirmation, publication', async () => {
+  await page.getByRole('link', { name: /Préparer une nouvelle version : Conditions générales/ }).click();
+  await page.waitForURL('**/admin/documents/nouveau?document=terms');
+  assert.equal(await checkPageBasics(page), "Nouvelle version : Conditions générales d'utilisation");
+  await checkA11y(page, 'admin-documents-02-nouvelle-version');
+  await page.getByLabel('Résumé des modifications').fill('Coquilles corrigées.');
+  await page.getByLabel(/^Mineure/).check();
+  await submit('Enregistrer le brouillon');
+  assert.match(path(), /^\/admin\/documents\/\d+$/);
+  await page.getByRole('status').filter({ hasText: 'Brouillon enregistré' }).waitFor();
+  await checkA11y(page, 'admin-documents-03-brouillon');
+  await page.getByRole('link', { name: /Publier la version 2/ }).click();
+  await page.waitForURL('**/publier');
+  await checkA11y(page, 'admin-documents-04-confirmation');
+  await submit('Publier la version 2');
+  assert.equal(path(), '/admin/documents');
+  await page.getByRole('status').filter({ hasText: 'est publiée' }).waitFor();
+  await checkA11y(page, 'admin-documents-05-publiee');
+});
+
+step('the public page shows the version in force and the previous one', async () => {
+  await page.goto(`${server.url}/cgu`);
+  await page.getByText('Version 2, en vigueur depuis le').waitFor();
+  await page.getByRole('link', { name: 'Version 1', exact: true }).click();
+  await page.waitForURL('**/cgu/versions/1');
+  await checkPageBasics(page);
+  await checkA11y(page, 'admin-documents-06-cgu-version-1');
+});
+
+step('the conditions of third-party services are accepted before the first use', async () => {
+  await page.goto(`${server.url}/admin/documents`);
+  await page.getByLabel('Clé de la fonction').fill('applications');
+  await submit('Préparer les conditions');
+  await page.getByLabel('Titre').fill('Conditions des services tiers');
+  await page.getByLabel('Texte (Markdown)').fill('## Services tiers\n\nIls sont fournis sous la responsabilité de leurs éditeurs.');
+  await submit('Enregistrer le brouillon');
+  await page.getByRole('link', { name: /Publier la version 1/ }).click();
+  await page.waitForURL('**/publier');
+  await submit('Publier la version 1');
+  await page.goto(`${server.url}/applications`);
+  assert.equal(path(), '/conditions/fonction/applications');
+  assert.equal(await checkPageBasics(page), 'Conditions des services tiers');
+  await checkA11y(page, 'admin-documents-07-conditions-fonction');
+  await submit("J'accepte");
+  assert.equal(path(), '/applications');
+  assert.equal(await checkPageBasics(page), 'Applications');
+  await checkA11y(page, 'admin-documents-08-applications');
+});
+
 step('logout with the header button', async () => {
   await submit('Se déconnecter');
   assert.equal(path(), '/');

@@ -9,7 +9,7 @@ use super::model::User;
 use super::profile::{civility_label, profession_label};
 use crate::db::DbConn;
 use crate::db::schema::{journal_entries, mail_outbox, organisations, sessions, users};
-use crate::journal::{self, AccessContext, Action, Object, Outcome};
+use crate::journal::{self, AccessContext, Action, JournalEntry, Object, Outcome};
 
 /// The journal object kinds that name an account by its id.
 const USER_OBJECTS: &[&str] = &["user", "user_password", "user_mfa"];
@@ -60,23 +60,14 @@ fn outcome_fr(outcome: &str) -> &'static str {
 pub fn access_history(c: &mut DbConn, ctx: &AccessContext, user: &User, limit: i64) -> QueryResult<Vec<HistoryRow>> {
     journal::record(c, ctx, Action::Consultation, Object::new("user", user.id), Outcome::Success)?;
     let id = user.id.to_string();
-    let rows: Vec<(NaiveDateTime, Option<i64>, String, String, String, String, Option<String>)> =
-        journal_entries::table
-            .filter(journal_entries::object_type.eq_any(USER_OBJECTS))
-            .filter(journal_entries::object_id.eq(&id))
-            .order(journal_entries::id.desc())
-            .limit(limit)
-            .select((
-                journal_entries::occurred_at,
-                journal_entries::actor_id,
-                journal_entries::actor_role,
-                journal_entries::action,
-                journal_entries::object_type,
-                journal_entries::outcome,
-                journal_entries::source_ip,
-            ))
-            .load(c)?;
-    let mut actor_ids: Vec<i64> = rows.iter().filter_map(|r| r.1).filter(|a| *a != user.id).collect();
+    let rows: Vec<JournalEntry> = journal_entries::table
+        .filter(journal_entries::object_type.eq_any(USER_OBJECTS))
+        .filter(journal_entries::object_id.eq(&id))
+        .order(journal_entries::id.desc())
+        .limit(limit)
+        .select(JournalEntry::as_select())
+        .load(c)?;
+    let mut actor_ids: Vec<i64> = rows.iter().filter_map(|r| r.actor_id).filter(|a| *a != user.id).collect();
     actor_ids.sort_unstable();
     actor_ids.dedup();
     let names: Vec<(i64, String, String)> = users::table
@@ -85,7 +76,17 @@ pub fn access_history(c: &mut DbConn, ctx: &AccessContext, user: &User, limit: i
         .load(c)?;
     Ok(rows
         .into_iter()
-        .map(|(at, actor, role, action, object, outcome, ip)| {
+        .map(|e| {
+            let JournalEntry {
+                occurred_at: at,
+                actor_id: actor,
+                actor_role: role,
+                action,
+                object_type: object,
+                outcome,
+                source_ip: ip,
+                ..
+            } = e;
             let own = actor == Some(user.id);
             let name = actor.and_then(|a| names.iter().find(|n| n.0 == a)).map(|n| format!("{} {}", n.1, n.2));
             let who = match (own, role.as_str(), name) {
@@ -118,11 +119,9 @@ fn ts(t: Option<NaiveDateTime>) -> serde_json::Value {
 pub fn export_data(c: &mut DbConn, ctx: &AccessContext, user: &User) -> QueryResult<serde_json::Value> {
     journal::record(c, ctx, Action::Export, Object::new("user", user.id), Outcome::Success)?;
     let organisation: Option<(String, Option<String>)> = match user.organisation_id {
-        Some(id) => organisations::table
-            .find(id)
-            .select((organisations::name, organisations::siret))
-            .first(c)
-            .optional()?,
+        Some(id) => {
+            organisations::table.find(id).select((organisations::name, organisations::siret)).first(c).optional()?
+        }
         None => None,
     };
     let session_rows: Vec<(NaiveDateTime, NaiveDateTime, NaiveDateTime)> = sessions::table
@@ -144,22 +143,12 @@ pub fn export_data(c: &mut DbConn, ctx: &AccessContext, user: &User) -> QueryRes
         .select((mail_outbox::created_at, mail_outbox::subject, mail_outbox::status))
         .load(c)?;
     let id = user.id.to_string();
-    let journal_rows: Vec<(i64, NaiveDateTime, Option<i64>, String, String, String, String, Option<String>)> =
-        journal_entries::table
-            .filter(journal_entries::object_type.eq_any(USER_OBJECTS).and(journal_entries::object_id.eq(&id)))
-            .or_filter(journal_entries::actor_id.eq(user.id))
-            .order(journal_entries::id.asc())
-            .select((
-                journal_entries::id,
-                journal_entries::occurred_at,
-                journal_entries::actor_id,
-                journal_entries::actor_role,
-                journal_entries::action,
-                journal_entries::object_type,
-                journal_entries::outcome,
-                journal_entries::source_ip,
-            ))
-            .load(c)?;
+    let journal_rows: Vec<JournalEntry> = journal_entries::table
+        .filter(journal_entries::object_type.eq_any(USER_OBJECTS).and(journal_entries::object_id.eq(&id)))
+        .or_filter(journal_entries::actor_id.eq(user.id))
+        .order(journal_entries::id.asc())
+        .select(JournalEntry::as_select())
+        .load(c)?;
     Ok(json!({
         "format": "atomes-export-donnees-personnelles/1",
         "exported_at": ctx.at.to_rfc3339(),
@@ -192,9 +181,9 @@ pub fn export_data(c: &mut DbConn, ctx: &AccessContext, user: &User) -> QueryRes
         "emails_sent": mails.iter().map(|(at, subject, status)| json!({
             "queued_at": ts(Some(*at)), "subject": subject, "status": status,
         })).collect::<Vec<_>>(),
-        "journal": journal_rows.iter().map(|(id, at, actor, role, action, object, outcome, ip)| json!({
-            "id": id, "occurred_at": ts(Some(*at)), "actor_id": actor, "actor_role": role, "action": action,
-            "object": object, "outcome": outcome, "source_ip": ip,
+        "journal": journal_rows.iter().map(|e| json!({
+            "id": e.id, "occurred_at": ts(Some(e.occurred_at)), "actor_id": e.actor_id, "actor_role": e.actor_role,
+            "action": e.action, "object": e.object_type, "outcome": e.outcome, "source_ip": e.source_ip,
         })).collect::<Vec<_>>(),
     }))
 }

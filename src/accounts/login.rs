@@ -179,20 +179,10 @@ pub enum PasswordChangeError {
     Policy(String),
 }
 
-/// What is wrong with a new password under the policy (docs/SECURITY.md), in French.
+/// What is wrong with a new password under the policy (docs/SECURITY.md, `policy`), in French.
 pub fn password_problem(new: &str, email_canonical: &str, given_name: &str, family_name: &str) -> Option<String> {
-    let n = new.chars().count();
-    if n < 12 {
-        return Some("Le mot de passe doit contenir au moins 12 caractères.".into());
-    }
-    if n > 1024 {
-        return Some("Le mot de passe ne peut dépasser 1 024 caractères.".into());
-    }
-    let _ = (given_name, family_name);
-    if !email_canonical.is_empty() && new.to_lowercase().contains(email_canonical) {
-        return Some("Le mot de passe ne doit pas contenir votre adresse e-mail.".into());
-    }
-    None
+    let ctx = super::policy::PasswordContext { email: email_canonical, given_name, family_name };
+    super::policy::check_password(new, &ctx).err().map(|e| e.to_string())
 }
 
 /// The policy applied to a logged-in account's new password.

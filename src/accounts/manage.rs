@@ -413,6 +413,17 @@ pub fn find_organisation(c: &mut DbConn, id: i64) -> QueryResult<Option<Organisa
     organisations::table.find(id).select(Organisation::as_select()).first(c).optional()
 }
 
+/// The person invited.
+#[derive(Clone, Copy, Debug)]
+pub struct Invitee<'a> {
+    /// Address as typed.
+    pub email: &'a str,
+    /// Prénom.
+    pub given_name: &'a str,
+    /// Nom.
+    pub family_name: &'a str,
+}
+
 /// Why an invitation was refused.
 pub type InviteErrors = Vec<(&'static str, String)>;
 
@@ -427,10 +438,9 @@ pub fn invite(
     links: &Links,
     inviter: &User,
     organisation_id: i64,
-    email: &str,
-    given_name: &str,
-    family_name: &str,
+    invitee: &Invitee<'_>,
 ) -> QueryResult<Result<i64, InviteErrors>> {
+    let Invitee { email, given_name, family_name } = *invitee;
     let may = match Manager::of(inviter) {
         Some(Manager::Administrator(_)) => true,
         Some(Manager::Organisation { organisation_id: own, .. }) => own == organisation_id,
@@ -498,7 +508,13 @@ pub fn accept_invitation(c: &mut DbConn, ctx: &AccessContext, token: &str, passw
         return Ok(false);
     }
     let actor = crate::journal::Actor { id: Some(grant.user_id), role: crate::journal::ActorRole::Professional };
-    journal::record(c, &ctx.with_actor(actor), Action::Modification, Object::new("user_password", grant.user_id), Outcome::Success)?;
+    journal::record(
+        c,
+        &ctx.with_actor(actor),
+        Action::Modification,
+        Object::new("user_password", grant.user_id),
+        Outcome::Success,
+    )?;
     Ok(true)
 }
 

@@ -44,7 +44,12 @@ fn new_recovery_codes(c: &mut DbConn, user_id: i64, now: NaiveDateTime) -> Query
 
 /// Confirms an enrolment with a code from the app: the second factor is on, and the recovery
 /// codes (shown once) are returned. `None` if the code is wrong or no enrolment is pending.
-pub fn confirm_enrolment(c: &mut DbConn, ctx: &AccessContext, user_id: i64, code: &str) -> QueryResult<Option<Vec<String>>> {
+pub fn confirm_enrolment(
+    c: &mut DbConn,
+    ctx: &AccessContext,
+    user_id: i64,
+    code: &str,
+) -> QueryResult<Option<Vec<String>>> {
     let now = ctx.at.naive_utc();
     let Some(user) = find_by_id(c, user_id)? else { return Ok(None) };
     let Some(secret) = user.totp_pending_secret.as_deref() else { return Ok(None) };
@@ -88,9 +93,7 @@ fn use_second_factor(c: &mut DbConn, user: &User, input: &str, ctx: &AccessConte
     if let Some(step) = totp::verify(secret, input, ctx.at.timestamp(), user.totp_last_step) {
         // Conditional: a concurrent use of the same code finds the step already taken.
         let n = diesel::update(
-            users::table
-                .find(user.id)
-                .filter(users::totp_last_step.is_null().or(users::totp_last_step.lt(step))),
+            users::table.find(user.id).filter(users::totp_last_step.is_null().or(users::totp_last_step.lt(step))),
         )
         .set(users::totp_last_step.eq(step))
         .execute(c)?;
@@ -110,7 +113,13 @@ fn use_second_factor(c: &mut DbConn, user: &User, input: &str, ctx: &AccessConte
 
 /// Turns the second factor off after the password and a current code; refused for
 /// administrators, for whom it is mandatory. Blocking (hashes the password).
-pub fn disable(conn: &mut PooledConn, ctx: &AccessContext, user: &User, password: &str, code: &str) -> anyhow::Result<bool> {
+pub fn disable(
+    conn: &mut PooledConn,
+    ctx: &AccessContext,
+    user: &User,
+    password: &str,
+    code: &str,
+) -> anyhow::Result<bool> {
     if user.role() == Role::Administrator || user.password_hash.is_none() {
         return Ok(false);
     }
@@ -124,7 +133,11 @@ pub fn disable(conn: &mut PooledConn, ctx: &AccessContext, user: &User, password
             return Ok(false);
         }
         diesel::update(users::table.find(user.id))
-            .set((users::totp_secret.eq(None::<String>), users::totp_last_step.eq(None::<i64>), users::updated_at.eq(now)))
+            .set((
+                users::totp_secret.eq(None::<String>),
+                users::totp_last_step.eq(None::<i64>),
+                users::updated_at.eq(now),
+            ))
             .execute(c)?;
         diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user.id))).execute(c)?;
         journal::record(c, ctx, Action::Modification, Object::new("user_mfa", user.id), Outcome::Success)?;
@@ -175,7 +188,13 @@ pub fn complete_login(
         reset_failures(c, user.id, now)?;
         diesel::update(users::table.find(user.id)).set(users::last_login_at.eq(now)).execute(c)?;
         let (token, _) = create_session(c, user.id, now, false)?;
-        journal::record(c, &ctx.with_actor(actor_of(&user)), Action::Login, Object::new("user", user.id), Outcome::Success)?;
+        journal::record(
+            c,
+            &ctx.with_actor(actor_of(&user)),
+            Action::Login,
+            Object::new("user", user.id),
+            Outcome::Success,
+        )?;
         Ok::<_, diesel::result::Error>(SecondFactorOutcome::Success { token, user: Box::new(user) })
     })?;
     Ok(out)

@@ -10,6 +10,7 @@ pub mod manage;
 pub mod mfa;
 mod model;
 mod password;
+pub mod policy;
 pub mod profile;
 mod registration;
 mod session;

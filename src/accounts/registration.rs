@@ -145,7 +145,13 @@ pub fn verify_email(
             ))
             .execute(c)?;
         let actor = Actor { id: Some(user.id), role: ActorRole::Professional };
-        journal::record(c, &ctx.with_actor(actor), Action::Modification, Object::new("user", user.id), Outcome::Success)?;
+        journal::record(
+            c,
+            &ctx.with_actor(actor),
+            Action::Modification,
+            Object::new("user", user.id),
+            Outcome::Success,
+        )?;
         if active {
             return Ok(Verified::Active);
         }
@@ -154,7 +160,11 @@ pub fn verify_email(
             .filter(users::status.eq("active"))
             .select(users::email)
             .load(c)?;
-        let who = format!("{} ({})", user.display_name(), super::profile::profession_label(user.profession.as_deref().unwrap_or("")));
+        let who = format!(
+            "{} ({})",
+            user.display_name(),
+            super::profile::profession_label(user.profession.as_deref().unwrap_or(""))
+        );
         for to in admins {
             mail::enqueue(c, &links.approval_needed(&to, &who, user.id), now)?;
         }
@@ -166,7 +176,11 @@ pub fn verify_email(
 /// Sends a new verification link to a pending, unverified account (after a correct password).
 pub fn resend_verification(c: &mut DbConn, links: &Links, user: &User, now: NaiveDateTime) -> QueryResult<()> {
     let token = tokens::issue(c, user.id, Purpose::VerifyEmail, None, now)?;
-    mail::enqueue(c, &links.verify_email(&user.email, &user.given_name, &token, Purpose::VerifyEmail.lifetime_fr()), now)?;
+    mail::enqueue(
+        c,
+        &links.verify_email(&user.email, &user.given_name, &token, Purpose::VerifyEmail.lifetime_fr()),
+        now,
+    )?;
     Ok(())
 }
 
@@ -218,7 +232,10 @@ pub fn reset_password(
     };
     let Some(user) = find_by_id(conn, grant.user_id)? else { return Ok(Err(LinkPasswordError::InvalidLink)) };
     if new != confirm {
-        return Ok(Err(LinkPasswordError::Field("confirm", "Les deux saisies du mot de passe sont différentes.".into())));
+        return Ok(Err(LinkPasswordError::Field(
+            "confirm",
+            "Les deux saisies du mot de passe sont différentes.".into(),
+        )));
     }
     if let Some(p) = password_problem(new, &user.email_canonical, &user.given_name, &user.family_name) {
         return Ok(Err(LinkPasswordError::Field("password", p)));
@@ -240,7 +257,13 @@ pub fn reset_password(
             .execute(c)?;
         delete_user_sessions(c, user.id, None)?;
         let actor = super::login::actor_of(&user);
-        journal::record(c, &ctx.with_actor(actor), Action::Modification, Object::new("user_password", user.id), Outcome::Success)?;
+        journal::record(
+            c,
+            &ctx.with_actor(actor),
+            Action::Modification,
+            Object::new("user_password", user.id),
+            Outcome::Success,
+        )?;
         Ok::<_, diesel::result::Error>(Some(()))
     })?;
     Ok(match done {

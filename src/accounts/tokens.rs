@@ -100,8 +100,10 @@ pub fn revoke(c: &mut DbConn, user_id: i64, purpose: Purpose) -> QueryResult<usi
 
 /// Deletes every unused link of an account (closure, disabling).
 pub fn revoke_all(c: &mut DbConn, user_id: i64) -> QueryResult<usize> {
-    diesel::delete(account_tokens::table.filter(account_tokens::user_id.eq(user_id)).filter(account_tokens::used_at.is_null()))
-        .execute(c)
+    diesel::delete(
+        account_tokens::table.filter(account_tokens::user_id.eq(user_id)).filter(account_tokens::used_at.is_null()),
+    )
+    .execute(c)
 }
 
 /// What a link grants, without using it (to show the form it opens).

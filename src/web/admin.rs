@@ -42,7 +42,12 @@ pub async fn dashboard(
             ))
         })
         .await?;
-    Ok(DashboardPage { layout: Layout::new(&state, &viewer, None, "Administration"), outbox, journal_entries, awaiting })
+    Ok(DashboardPage {
+        layout: Layout::new(&state, &viewer, None, "Administration"),
+        outbox,
+        journal_entries,
+        awaiting,
+    })
 }
 
 /// The outbox list.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
+use chrono::{Datelike, NaiveDate};
 
 use super::session::Viewer;
 use crate::app::AppState;
@@ -46,6 +47,9 @@ pub struct Layout {
     pub title: String,
     /// Who is asking (header: name, logout, back office link).
     pub viewer: Viewer,
+    /// The date of a minor version of the terms the account has not accepted yet, announced by
+    /// a banner until it does (CGU-2); pages about the terms themselves clear it.
+    pub terms_notice: Option<String>,
 }
 
 impl Layout {
@@ -59,6 +63,7 @@ impl Layout {
             current,
             title: title.to_owned(),
             viewer: viewer.clone(),
+            terms_notice: viewer.0.as_ref().and_then(|c| c.terms.notice()).map(|p| french_date(p.published_at.date())),
         }
     }
 
@@ -96,6 +101,26 @@ impl Layout {
     pub fn document_title(&self) -> String {
         format!("{} – {}", self.title, self.config.portal.name)
     }
+}
+
+/// A date in French words: "15 janvier 2027" ("1er" for the first of the month).
+pub fn french_date(d: NaiveDate) -> String {
+    const MONTHS: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    let day = if d.day() == 1 { "1er".to_owned() } else { d.day().to_string() };
+    format!("{day} {} {}", MONTHS[d.month0() as usize], d.year())
 }
 
 /// An error page.

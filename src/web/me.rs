@@ -15,7 +15,8 @@ use super::extract::Ctx;
 use super::layout::{Layout, paris_time};
 use super::register::{ConfirmLinkPage, MessagePage, TokenForm, TokenQuery, links};
 use super::session::{
-    SESSION_COOKIE, SignedIn, Viewer, clear_cookie, csrf_refused, form_csrf, form_csrf_ok, token_matches, with_csrf_cookie,
+    SESSION_COOKIE, SignedIn, Viewer, clear_cookie, csrf_refused, form_csrf, form_csrf_ok, token_matches,
+    with_csrf_cookie,
 };
 use crate::accounts::profile::{self, CIVILITIES, FieldErrors, PROFESSIONS, ProfileInput};
 use crate::accounts::{self, EmailChangeError, HistoryRow, User};
@@ -86,7 +87,9 @@ pub async fn me(
         .await?;
     let saved = match done.fait.as_str() {
         "profil" => Some("Vos informations sont enregistrées."),
-        "courriel" => Some("Un lien de confirmation a été envoyé à la nouvelle adresse. Elle remplacera l'actuelle une fois confirmée."),
+        "courriel" => Some(
+            "Un lien de confirmation a été envoyé à la nouvelle adresse. Elle remplacera l'actuelle une fois confirmée.",
+        ),
         "mot-de-passe" => Some("Votre mot de passe est changé. Vos autres sessions ont été fermées."),
         "securite" => Some("Vos réglages de double authentification sont enregistrés."),
         _ => None,
@@ -248,8 +251,13 @@ pub async fn email_confirm_submit(
     let token = form.jeton;
     let done = state.db.run(move |c| accounts::confirm_email_change(c, &ctx, &token).map_err(AppError::from)).await?;
     let page = if done {
-        MessagePage::new(&state, &viewer, "Adresse e-mail changée", &["Votre nouvelle adresse est enregistrée : utilisez-la désormais pour vous connecter."])
-            .link("/compte", "Mon compte")
+        MessagePage::new(
+            &state,
+            &viewer,
+            "Adresse e-mail changée",
+            &["Votre nouvelle adresse est enregistrée : utilisez-la désormais pour vous connecter."],
+        )
+        .link("/compte", "Mon compte")
     } else {
         MessagePage::new(
             &state,
@@ -287,7 +295,11 @@ pub async fn history(
 
 /// `GET /compte/export`: everything the portal holds about the account, as a JSON download
 /// (GDPR art. 15 and 20), journaled as an export. Reachable while the terms are pending.
-pub async fn export(State(state): State<AppState>, SignedIn(current): SignedIn, Ctx(ctx): Ctx) -> Result<Response, AppError> {
+pub async fn export(
+    State(state): State<AppState>,
+    SignedIn(current): SignedIn,
+    Ctx(ctx): Ctx,
+) -> Result<Response, AppError> {
     let user_id = current.user.id;
     let doc = state
         .db
@@ -343,7 +355,10 @@ pub async fn close_submit(
         let links = links(&state);
         let user = current.user.clone();
         let password = form.password;
-        state.db.run(move |c| accounts::close_account(c, &ctx, &links, &user, &password).map_err(AppError::from)).await?
+        state
+            .db
+            .run(move |c| accounts::close_account(c, &ctx, &links, &user, &password).map_err(AppError::from))
+            .await?
     } else {
         false
     };

@@ -13,8 +13,8 @@ use super::error::{AppError, invalid_form};
 use super::extract::Ctx;
 use super::layout::Layout;
 use super::session::{
-    PendingMfa, SESSION_COOKIE, SignedIn, Viewer, clear_cookie, csrf_refused, landing, redirect_with_cookie, set_cookie,
-    token_matches,
+    PendingMfa, SESSION_COOKIE, SignedIn, Viewer, clear_cookie, csrf_refused, landing, redirect_with_cookie,
+    set_cookie, token_matches,
 };
 use crate::accounts::mfa::{self, SecondFactorOutcome};
 use crate::accounts::{self, Role, totp};
@@ -184,7 +184,13 @@ pub async fn activate(
         })
         .await?;
     let Some((codes, token)) = done else {
-        let page = security_page(&state, &viewer, id, Some("Ce code n'est pas valable : vérifiez l'heure de votre téléphone et saisissez le code affiché.")).await?;
+        let page = security_page(
+            &state,
+            &viewer,
+            id,
+            Some("Ce code n'est pas valable : vérifiez l'heure de votre téléphone et saisissez le code affiché."),
+        )
+        .await?;
         return Ok(invalid_form(page));
     };
     let mut user = current.user.clone();
@@ -236,7 +242,9 @@ pub async fn new_codes(
         })
         .await?;
     let Some(codes) = codes else {
-        return Ok(invalid_form(security_page(&state, &viewer, current.user.id, Some("Le mot de passe est incorrect.")).await?));
+        return Ok(invalid_form(
+            security_page(&state, &viewer, current.user.id, Some("Le mot de passe est incorrect.")).await?,
+        ));
     };
     let page = CodesPage {
         layout: Layout::new(&state, &viewer, None, "Vos codes de secours"),

@@ -4,6 +4,7 @@ mod account;
 mod admin;
 pub mod assets;
 mod directory;
+mod documents;
 pub mod error;
 pub mod extract;
 mod health;
@@ -17,6 +18,7 @@ pub mod ratelimit;
 mod register;
 pub mod router;
 pub mod session;
+pub mod terms;
 
 use std::net::SocketAddr;
 
@@ -43,6 +45,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(from_fn_with_state(state.clone(), session::load_session))
                 .layer(from_fn_with_state(state.clone(), middleware::render_errors))
                 .layer(from_fn_with_state(state.clone(), ratelimit::rate_limit))
+                .layer(from_fn_with_state(state.clone(), terms::gate))
                 .layer(CatchPanicLayer::new())
                 .layer(from_fn(middleware::allowed_methods))
                 .layer(from_fn_with_state(state.clone(), session::same_origin))

@@ -1,14 +1,17 @@
-//! Public pages: home, the services announced in the navigation, and the legal pages.
+//! Public pages: home, the services announced in the navigation, the accessibility statement;
+//! and the catalogue of applications. The legal documents are in `web::terms`.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
+use axum::http::Uri;
+use axum::response::Response;
 use axum::routing::{MethodRouter, get};
 
 use super::layout::{Layout, NAV};
-use super::session::Viewer;
+use super::session::{SignedIn, Viewer};
+use super::terms::require_feature_conditions;
 use crate::app::AppState;
-use crate::terms::{LegalDoc, Rendered};
 
 /// The home page.
 #[derive(Template, WebTemplate)]
@@ -37,7 +40,6 @@ fn purpose(key: &str) -> &'static str {
         "actualites" => "Suivez les actualités du dispositif d'appui à la coordination et des acteurs du territoire.",
         "evenements" => "Découvrez les évènements du territoire et inscrivez-vous en ligne.",
         "adhesion" => "Demandez l'adhésion à l'association, pour vous-même ou pour votre structure.",
-        "applications" => "Accédez aux applications régionales de l'espace numérique régional de santé (ENRS).",
         "contact" => {
             "Écrivez à l'équipe du dispositif : assistance technique, suggestion, exercice de vos droits, signalement d'un contenu illicite."
         }
@@ -55,39 +57,23 @@ fn soon(state: &AppState, viewer: &Viewer, key: &'static str) -> SoonPage {
     SoonPage { layout: Layout::new(state, viewer, Some(key), heading), heading, purpose: purpose(key) }
 }
 
-/// A legal document rendered from Markdown.
+/// The catalogue of regional applications and third-party services (APP-1, APP-2): for
+/// logged-in professionals who accepted its complementary conditions (CGU-3, §4).
 #[derive(Template, WebTemplate)]
-#[template(path = "pages/legal.html")]
-pub struct LegalPage {
-    layout: Layout,
-    doc: &'static Rendered,
-}
-
-fn legal(state: &AppState, viewer: &Viewer, doc: LegalDoc) -> LegalPage {
-    let doc = doc.rendered();
-    LegalPage { layout: Layout::new(state, viewer, None, &doc.title), doc }
-}
-
-/// `GET /cgu`.
-pub async fn terms(State(state): State<AppState>, viewer: Viewer) -> LegalPage {
-    legal(&state, &viewer, LegalDoc::Terms)
-}
-
-/// `GET /donnees-personnelles`.
-pub async fn privacy(State(state): State<AppState>, viewer: Viewer) -> LegalPage {
-    legal(&state, &viewer, LegalDoc::Privacy)
-}
-
-/// The legal notice, built from the configuration (publisher, host: CGU §8.4).
-#[derive(Template, WebTemplate)]
-#[template(path = "pages/legal_notice.html")]
-pub struct LegalNoticePage {
+#[template(path = "pages/applications.html")]
+pub struct ApplicationsPage {
     layout: Layout,
 }
 
-/// `GET /mentions-legales`.
-pub async fn legal_notice(State(state): State<AppState>, viewer: Viewer) -> LegalNoticePage {
-    LegalNoticePage { layout: Layout::new(&state, &viewer, None, "Mentions légales") }
+/// `GET /applications`.
+pub async fn applications(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    SignedIn(current): SignedIn,
+    uri: Uri,
+) -> Result<ApplicationsPage, Response> {
+    require_feature_conditions(&state, &current, "applications", &uri).await?;
+    Ok(ApplicationsPage { layout: Layout::new(&state, &viewer, Some("applications"), "Applications") })
 }
 
 /// The accessibility statement (RGAA).

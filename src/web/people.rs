@@ -18,7 +18,9 @@ use super::error::{AppError, invalid_form};
 use super::extract::Ctx;
 use super::layout::Layout;
 use super::register::{MessagePage, TokenQuery, links};
-use super::session::{AdminUser, CurrentUser, SignedIn, Viewer, csrf_refused, form_csrf, form_csrf_ok, token_matches, with_csrf_cookie};
+use super::session::{
+    AdminUser, CurrentUser, SignedIn, Viewer, csrf_refused, form_csrf, form_csrf_ok, token_matches, with_csrf_cookie,
+};
 use crate::accounts::manage::{
     self, AccountAction, AccountFilter, AccountRow, Manager, Organisation, OrganisationInput,
 };
@@ -133,6 +135,7 @@ fn done_message(fait: &str) -> Option<&'static str> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn account_page(
     state: &AppState,
     viewer: &Viewer,
@@ -449,7 +452,8 @@ pub async fn my_organisation(
 ) -> Result<OrganisationPage, AppError> {
     let manager = Manager::Organisation { user_id: current.user.id, organisation_id: org };
     let msg = done_message(&done.fait);
-    organisation_page(&state, &viewer, ctx, manager, org, current.user.id, InviteInput::default(), Vec::new(), msg).await
+    organisation_page(&state, &viewer, ctx, manager, org, current.user.id, InviteInput::default(), Vec::new(), msg)
+        .await
 }
 
 /// The invitation form with its token.
@@ -479,8 +483,9 @@ async fn invite(
     let result = state
         .db
         .write(move |c| {
-            manage::invite(c, &c2, &links, &inviter, org_id, &input.email, &input.given_name, &input.family_name)
-                .map_err(AppError::from)
+            let invitee =
+                manage::Invitee { email: &input.email, given_name: &input.given_name, family_name: &input.family_name };
+            manage::invite(c, &c2, &links, &inviter, org_id, &invitee).map_err(AppError::from)
         })
         .await?;
     match result {
@@ -488,7 +493,8 @@ async fn invite(
         Err(errors) => {
             let manager = Manager::of(&current.user).ok_or(AppError::Forbidden)?;
             let page =
-                organisation_page(state, viewer, ctx, manager, org_id, current.user.id, form.input, errors, None).await?;
+                organisation_page(state, viewer, ctx, manager, org_id, current.user.id, form.input, errors, None)
+                    .await?;
             Ok(invalid_form(page))
         }
     }
@@ -567,7 +573,8 @@ pub async fn invitation_form(
         .into_response());
     }
     let (csrf, set) = form_csrf(&headers);
-    let page = super::register::reset_like_page(&state, &viewer, "/invitation", "Activer mon compte", csrf, token, Vec::new());
+    let page =
+        super::register::reset_like_page(&state, &viewer, "/invitation", "Activer mon compte", csrf, token, Vec::new());
     Ok(with_csrf_cookie(page.into_response(), set))
 }
 
@@ -604,7 +611,9 @@ pub async fn invitation_submit(
             if password != confirm {
                 return Ok(Err(Some(("confirm", "Les deux saisies du mot de passe sont différentes.".to_owned()))));
             }
-            if let Some(p) = accounts::password_problem(&password, &user.email_canonical, &user.given_name, &user.family_name) {
+            if let Some(p) =
+                accounts::password_problem(&password, &user.email_canonical, &user.given_name, &user.family_name)
+            {
                 return Ok(Err(Some(("password", p))));
             }
             let hash = accounts::hash_password(&password)?;

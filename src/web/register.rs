@@ -74,7 +74,13 @@ impl RegisterPage {
     }
 }
 
-fn register_page(state: &AppState, viewer: &Viewer, csrf: String, input: RegistrationInput, errors: FieldErrors) -> RegisterPage {
+fn register_page(
+    state: &AppState,
+    viewer: &Viewer,
+    csrf: String,
+    input: RegistrationInput,
+    errors: FieldErrors,
+) -> RegisterPage {
     RegisterPage {
         layout: Layout::new(state, viewer, None, "Créer un compte"),
         csrf,
@@ -89,7 +95,10 @@ fn register_page(state: &AppState, viewer: &Viewer, csrf: String, input: Registr
 /// `GET /inscription`.
 pub async fn register_form(State(state): State<AppState>, viewer: Viewer, headers: HeaderMap) -> Response {
     let (csrf, set) = form_csrf(&headers);
-    with_csrf_cookie(register_page(&state, &viewer, csrf, RegistrationInput::default(), Vec::new()).into_response(), set)
+    with_csrf_cookie(
+        register_page(&state, &viewer, csrf, RegistrationInput::default(), Vec::new()).into_response(),
+        set,
+    )
 }
 
 /// The registration form, with its token.
@@ -236,13 +245,20 @@ pub async fn verify_submit(
         .run(move |c| accounts::verify_email(c, &ctx, &links, &token, approval).map_err(AppError::from))
         .await?;
     let page = match outcome {
-        Verified::Active => MessagePage::new(&state, &viewer, "Adresse confirmée", &["Votre compte est actif : vous pouvez vous connecter."])
-            .link("/connexion", "Se connecter"),
+        Verified::Active => MessagePage::new(
+            &state,
+            &viewer,
+            "Adresse confirmée",
+            &["Votre compte est actif : vous pouvez vous connecter."],
+        )
+        .link("/connexion", "Se connecter"),
         Verified::AwaitingApproval => MessagePage::new(
             &state,
             &viewer,
             "Adresse confirmée",
-            &["Merci ! Votre adresse e-mail est confirmée. L'équipe du DAC va maintenant valider votre inscription ; vous recevrez un e-mail dès que votre compte sera activé."],
+            &[
+                "Merci ! Votre adresse e-mail est confirmée. L'équipe du DAC va maintenant valider votre inscription ; vous recevrez un e-mail dès que votre compte sera activé.",
+            ],
         ),
         Verified::Invalid => invalid_link(&state, &viewer),
     };

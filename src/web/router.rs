@@ -3,12 +3,19 @@
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::{account, admin, assets, directory, health, me, mfa, pages, people, register};
+use super::{account, admin, assets, directory, documents, health, me, mfa, pages, people, register, terms};
 use crate::app::AppState;
+use crate::terms::LegalDoc;
 
 /// The public router (the metrics listener has its own, see [`metrics_router`]).
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(public()).merge(account()).merge(admin()).merge(operations()).nest("/api", api())
+    Router::new()
+        .merge(public())
+        .merge(account())
+        .merge(professional())
+        .merge(admin())
+        .merge(operations())
+        .nest("/api", api())
 }
 
 /// Visitors: home, services, legal pages (CGU-1: always consultable), static files.
@@ -19,11 +26,13 @@ fn public() -> Router<AppState> {
         .route("/actualites", pages::soon_route("actualites"))
         .route("/evenements", pages::soon_route("evenements"))
         .route("/adhesion", pages::soon_route("adhesion"))
-        .route("/applications", pages::soon_route("applications"))
         .route("/contact", pages::soon_route("contact"))
-        .route("/cgu", get(pages::terms))
-        .route("/donnees-personnelles", get(pages::privacy))
-        .route("/mentions-legales", get(pages::legal_notice))
+        .route("/cgu", terms::current_route(LegalDoc::Terms))
+        .route("/cgu/versions/{version}", terms::version_route(LegalDoc::Terms))
+        .route("/donnees-personnelles", terms::current_route(LegalDoc::Privacy))
+        .route("/donnees-personnelles/versions/{version}", terms::version_route(LegalDoc::Privacy))
+        .route("/mentions-legales", terms::current_route(LegalDoc::LegalNotice))
+        .route("/mentions-legales/versions/{version}", terms::version_route(LegalDoc::LegalNotice))
         .route("/accessibilite", get(pages::accessibility))
         .route("/static/{hash}/{name}", get(assets::serve))
 }
@@ -58,6 +67,18 @@ fn account() -> Router<AppState> {
         .route("/organisation/membres/{id}/action", post(people::member_action))
 }
 
+/// Logged-in professionals: accepting the terms (CGU-2; every other page waits for it, see
+/// `terms::gate`), the complementary conditions of features (CGU-3), and the features.
+fn professional() -> Router<AppState> {
+    Router::new()
+        .route("/conditions", get(terms::conditions_page))
+        .route("/conditions/accepter", post(terms::accept_terms))
+        .route("/conditions/refuser", post(terms::refuse_terms))
+        .route("/conditions/fonction/{key}", get(terms::feature_page))
+        .route("/conditions/fonction/{key}/accepter", post(terms::accept_feature))
+        .route("/applications", get(pages::applications))
+}
+
 /// The back office: administrators only (the `AdminUser` extractor on every handler).
 fn admin() -> Router<AppState> {
     Router::new()
@@ -71,6 +92,11 @@ fn admin() -> Router<AppState> {
         .route("/admin/organisations", get(people::organisations).post(people::organisation_create))
         .route("/admin/organisations/{id}", get(people::organisation))
         .route("/admin/organisations/{id}/invitations", post(people::admin_invite))
+        .route("/admin/documents", get(documents::list))
+        .route("/admin/documents/nouveau", get(documents::new_form).post(documents::create))
+        .route("/admin/documents/{id}", get(documents::show).post(documents::update))
+        .route("/admin/documents/{id}/publier", get(documents::confirm_publish).post(documents::publish))
+        .route("/admin/documents/{id}/supprimer", post(documents::delete))
 }
 
 /// Probes for load balancers and orchestrators; metrics only with the token.

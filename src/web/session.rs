@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::error::AppError;
 use crate::accounts::{Role, Session, User, find_active};
 use crate::app::AppState;
+use crate::terms::Gate;
 
 /// The session cookie: `__Host-` binds it to this exact origin over HTTPS (browsers treat
 /// http://127.0.0.1 and localhost as secure, so the demo works too).
@@ -29,6 +30,9 @@ pub struct CurrentUser {
     pub user: User,
     /// The session.
     pub session: Session,
+    /// What the terms of use ask of the account, set by the terms gate (`web::terms::gate`);
+    /// always `Clear` for administrators, who are not gated.
+    pub terms: Gate,
 }
 
 /// The person behind the request: logged in or not.
@@ -93,9 +97,11 @@ pub async fn load_session(State(state): State<AppState>, mut req: Request, next:
         match state.db.run(move |conn| find_active(conn, &token, now).map_err(AppError::from)).await {
             Ok(Some((session, user))) if session.pending_mfa => {
                 // Password given, second factor due: logged in for nothing but that page.
-                req.extensions_mut().insert(PendingMfa(Arc::new(CurrentUser { user, session })));
+                req.extensions_mut().insert(PendingMfa(Arc::new(CurrentUser { user, session, terms: Gate::Clear })));
             }
-            Ok(Some((session, user))) => viewer = Viewer(Some(Arc::new(CurrentUser { user, session }))),
+            Ok(Some((session, user))) => {
+                viewer = Viewer(Some(Arc::new(CurrentUser { user, session, terms: Gate::Clear })))
+            }
             Ok(None) => clear = true,
             Err(e) => {
                 tracing::warn!(error = %e, "session could not be loaded");
