@@ -415,6 +415,8 @@ fn demo(config: Config) -> anyhow::Result<i32> {
         println!("  adresse e-mail : {email}");
         println!("  mot de passe à usage unique : {password}");
         println!("  (il devra être changé à la première connexion ; il ne sera plus affiché)");
+        println!("  puis la double authentification (application TOTP) sera demandée : elle est obligatoire");
+        println!("  pour l'administration.");
     } else {
         println!("Données de démonstration existantes conservées ({}).", state.config.data_dir.display());
     }
@@ -495,7 +497,10 @@ fn create_admin(state: &AppState, email: &str, given: &str, family: &str, from_s
         let mut p = String::new();
         std::io::stdin().read_to_string(&mut p).context("reading the password from stdin")?;
         let p = p.trim_end_matches(['\r', '\n']).to_owned();
-        anyhow::ensure!(p.chars().count() >= 12, "the password must have at least 12 characters");
+        let canonical = accounts::canonical_email(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+        if let Some(problem) = accounts::password_problem(&p, &canonical, given, family) {
+            anyhow::bail!("the password read from stdin is refused by the password policy: {problem}");
+        }
         (p, false)
     } else {
         (accounts::generate_password(), true)
@@ -505,6 +510,7 @@ fn create_admin(state: &AppState, email: &str, given: &str, family: &str, from_s
     if must_change {
         println!("One-time password (shown once, to change at first login): {password}");
     }
+    println!("At first login, the administrator enrols a second factor (TOTP): it is mandatory for the back office.");
     Ok(0)
 }
 

@@ -17,5 +17,6 @@ mod people;
 mod ratelimit;
 mod registration;
 mod search;
+mod security;
 mod terms;
 mod web;

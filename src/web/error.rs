@@ -27,6 +27,9 @@ pub enum AppError {
     /// 404 (also for objects that exist but are not the caller's: no existence oracle).
     #[error("not found")]
     NotFound,
+    /// 413: the request body is too large.
+    #[error("payload too large")]
+    PayloadTooLarge,
     /// 409, with a French message.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -58,6 +61,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound | Self::Db(diesel::result::Error::NotFound) => StatusCode::NOT_FOUND,

@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 pub mod assets;
+mod csrf;
 mod directory;
 mod documents;
 pub mod error;
@@ -37,6 +38,7 @@ pub fn app(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     router::routes()
         .route_layer(from_fn(middleware::route_name))
+        .route_layer(from_fn(csrf::guard))
         .fallback(|| async { error::AppError::NotFound })
         .layer(
             ServiceBuilder::new()
