@@ -256,3 +256,77 @@ fn form(path: &str, fields: &[(&str, &str)], csrf: Option<&str>, cookie: &str, o
     }
     b.body(Body::from(body)).unwrap()
 }
+
+/// T4: the Unicode disguises of two existing addresses, tried at registration, login and reset.
+/// Figures: variants / duplicate accounts / reset mails to an address not on file / 5xx.
+#[tokio::test]
+async fn unicode_disguises_never_reach_another_account() {
+    let app = TestApp::new();
+    app.create_user("admin@example.org", PASSWORD, Role::Professional, false);
+    app.create_user("hélène@example.org", PASSWORD, Role::Professional, false);
+    app.create_user("info@example.org", PASSWORD, Role::Professional, false);
+    app.create_user("karim@example.org", PASSWORD, Role::Professional, false);
+    app.create_user("sophie@example.org", PASSWORD, Role::Professional, false);
+    app.create_user("finance@example.org", PASSWORD, Role::Professional, false);
+    let variants = [
+        "ａｄｍｉｎ@example.org",
+        "\u{212A}arim@example.org",
+        "\u{017F}ophie@example.org",
+        "\u{0131}nfo@example.org",
+        "\u{FB01}nance@example.org",
+        "he\u{0301}le\u{0300}ne@example.org",
+        "ad\u{200B}min@example.org",
+        "\u{202E}admin@example.org",
+    ];
+    let long = "a".repeat(100_000);
+    let mut server_errors = 0;
+    let csrf = app.login_csrf().await;
+    let cookie = format!("__Host-atomes_csrf={csrf}");
+    let mut n = 0u8;
+    for v in variants.iter().copied().chain([long.as_str()]) {
+        n += 1;
+        let from = |mut r: Request<Body>| {
+            r.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 2, 0, n], 40000))));
+            r
+        };
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("given_name", "Test"),
+            ("family_name", "Variante"),
+            ("profession", "medecin"),
+            ("structure", "Cabinet"),
+            ("phone", "0612345678"),
+            ("email", v),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ];
+        for (path, body) in [
+            ("/inscription", url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()),
+            ("/connexion", url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields[..]).finish()),
+            ("/mot-de-passe-oublie", url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields[..]).finish()),
+        ] {
+            let req = Request::post(path)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", &cookie)
+                .body(Body::from(body))
+                .unwrap();
+            let r = app.send(from(req)).await;
+            server_errors += usize::from(r.status.is_server_error());
+        }
+    }
+    let mut c = app.conn();
+    let accounts: i64 = users::table.count().get_result(&mut *c).unwrap();
+    let stored: Vec<String> = users::table.select(users::email).load(&mut *c).unwrap();
+    let stray: i64 = mail_outbox::table
+        .filter(mail_outbox::subject.like("%nouveau mot de passe%"))
+        .filter(mail_outbox::recipient.ne_all(&stored))
+        .count()
+        .get_result(&mut *c)
+        .unwrap();
+    eprintln!(
+        "T4 figures: variants {} / duplicate accounts {} / reset mails to an address not on file {stray} / 5xx {server_errors}",
+        variants.len() + 1,
+        accounts - 6
+    );
+    assert_eq!((accounts, stray, server_errors), (6, 0, 0));
+}

@@ -20,8 +20,9 @@ pub enum EmailError {
     Shape,
 }
 
-/// The canonical form of an address: NFKC, then lowercase, then NFKC again (lowercasing can
-/// denormalise); refuses zero-width, bidi and other format or control characters.
+/// The canonical form of an address: NFKC, then upper case and lower case (a case fold: the
+/// dotless `ı` and `I` meet `i`), then NFKC again (case mapping can denormalise); refuses
+/// zero-width, bidi and other format or control characters.
 pub fn canonical_email(raw: &str) -> Result<String, EmailError> {
     let trimmed = raw.trim();
     if trimmed.len() > MAX_EMAIL_BYTES || trimmed.len() < 3 {
@@ -30,7 +31,8 @@ pub fn canonical_email(raw: &str) -> Result<String, EmailError> {
     if trimmed.chars().any(is_invisible) {
         return Err(EmailError::Invisible);
     }
-    let folded: String = trimmed.nfkc().collect::<String>().to_lowercase().nfkc().collect();
+    // Upper then lower case folds what lowercase alone keeps apart (dotless ı, long ſ, ß → ss).
+    let folded: String = trimmed.nfkc().collect::<String>().to_uppercase().to_lowercase().nfkc().collect();
     if folded.chars().any(is_invisible) {
         return Err(EmailError::Invisible);
     }
@@ -70,6 +72,8 @@ mod tests {
         assert_eq!(canonical_email("\u{017F}ophie@x.fr").unwrap(), canonical_email("sophie@x.fr").unwrap());
         assert_eq!(canonical_email("\u{FB01}nance@x.fr").unwrap(), canonical_email("finance@x.fr").unwrap());
         assert_eq!(canonical_email("he\u{301}le\u{300}ne@x.fr").unwrap(), canonical_email("hélène@x.fr").unwrap());
+        assert_eq!(canonical_email("\u{131}nfo@x.fr").unwrap(), canonical_email("info@x.fr").unwrap());
+        assert_eq!(canonical_email("HÉLÈNE@X.FR").unwrap(), "hélène@x.fr");
     }
 
     #[test]
