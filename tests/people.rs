@@ -288,3 +288,28 @@ async fn organisations_are_checked_before_creation() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn a_suspended_organisation_cannot_be_managed_and_the_list_is_searchable() {
+    let app = TestApp::new();
+    let a = org(&app, "Centre de santé des Agnettes");
+    org(&app, "Maison de santé du Luth");
+    let manager = app.create_user("responsable@a.example", PASSWORD, Role::Professional, false);
+    set(&app, manager.id, "active", true, Some(a), "organisation_manager");
+    app.create_user("admin@dac.example", PASSWORD, Role::Administrator, false);
+    let admin = app.login("admin@dac.example", PASSWORD).await;
+    let list = app.get_with("/admin/organisations?q=agnettes", &admin).await;
+    assert_eq!(list.count("tbody tr"), 1);
+    let csrf = app.get_with(&format!("/admin/organisations/{a}"), &admin).await.csrf_field();
+    let r = app
+        .post_form(&format!("/admin/organisations/{a}/statut"), &[("csrf", &csrf), ("action", "suspendre")], &admin)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let e = last_entry(&app);
+    assert_eq!((e.action.as_str(), e.object_type.as_str()), ("modification", "organisation"));
+    let cookie = app.login("responsable@a.example", PASSWORD).await;
+    assert_eq!(app.get_with("/organisation", &cookie).await.status, StatusCode::FORBIDDEN);
+    app.post_form(&format!("/admin/organisations/{a}/statut"), &[("csrf", &csrf), ("action", "reactiver")], &admin)
+        .await;
+    assert_eq!(app.get_with("/organisation", &cookie).await.status, StatusCode::OK);
+}

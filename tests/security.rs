@@ -141,6 +141,7 @@ const STATE_CHANGING: &[&str] = &[
     "/admin/comptes/{id}/role",
     "/admin/organisations",
     "/admin/organisations/{id}/invitations",
+    "/admin/organisations/{id}/statut",
     "/conditions/accepter",
     "/conditions/refuser",
     "/conditions/fonction/{key}/accepter",
@@ -303,7 +304,10 @@ async fn unicode_disguises_never_reach_another_account() {
         for (path, body) in [
             ("/inscription", url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()),
             ("/connexion", url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields[..]).finish()),
-            ("/mot-de-passe-oublie", url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields[..]).finish()),
+            (
+                "/mot-de-passe-oublie",
+                url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields[..]).finish(),
+            ),
         ] {
             let req = Request::post(path)
                 .header("content-type", "application/x-www-form-urlencoded")

@@ -390,10 +390,55 @@ pub fn create_organisation(
     Ok(Ok(id))
 }
 
+/// Suspends (`false`) or restores (`true`) an organisation; while suspended its managers cannot
+/// manage or invite (their own accounts and the members' stay as they are). Administrators only.
+pub fn set_organisation_active(c: &mut DbConn, ctx: &AccessContext, id: i64, active: bool) -> QueryResult<bool> {
+    let (from, to) = if active { ("disabled", "active") } else { ("active", "disabled") };
+    let n = diesel::update(organisations::table.find(id).filter(organisations::status.eq(from)))
+        .set((organisations::status.eq(to), organisations::updated_at.eq(ctx.at.naive_utc())))
+        .execute(c)?;
+    if n == 1 {
+        journal::record(c, ctx, Action::Modification, Object::new("organisation", id), Outcome::Success)?;
+    }
+    Ok(n == 1)
+}
+
+/// Whether an organisation is active (its managers may manage).
+pub fn organisation_active(c: &mut DbConn, id: i64) -> QueryResult<bool> {
+    organisations::table
+        .find(id)
+        .select(organisations::status)
+        .first::<String>(c)
+        .optional()
+        .map(|s| s.as_deref() == Some("active"))
+}
+
+/// The organisations whose name, SIRET or FINESS contains every word of `q`, by name, with their
+/// number of members.
+pub fn search_organisations(c: &mut DbConn, q: &str) -> QueryResult<Vec<(Organisation, i64)>> {
+    let mut query =
+        organisations::table.order(organisations::name.asc()).select(Organisation::as_select()).into_boxed();
+    for word in q.split_whitespace().take(5) {
+        let pattern = format!("%{}%", word.replace(['%', '_', '\\'], "").to_lowercase());
+        query = query.filter(
+            lower(organisations::name)
+                .like(pattern.clone())
+                .or(organisations::siret.like(pattern.clone()))
+                .or(organisations::finess.like(pattern.to_uppercase())),
+        );
+    }
+    let orgs = query.load(c)?;
+    with_member_counts(c, orgs)
+}
+
 /// All organisations, by name, with their number of members.
 pub fn list_organisations(c: &mut DbConn) -> QueryResult<Vec<(Organisation, i64)>> {
     let orgs: Vec<Organisation> =
         organisations::table.order(organisations::name.asc()).select(Organisation::as_select()).load(c)?;
+    with_member_counts(c, orgs)
+}
+
+fn with_member_counts(c: &mut DbConn, orgs: Vec<Organisation>) -> QueryResult<Vec<(Organisation, i64)>> {
     let counts: Vec<(Option<i64>, i64)> = users::table
         .filter(users::organisation_id.is_not_null())
         .group_by(users::organisation_id)

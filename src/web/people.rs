@@ -32,15 +32,24 @@ const LIST_LIMIT: i64 = 200;
 /// A logged-in organisation manager.
 pub struct OrgManager(pub Arc<CurrentUser>, pub i64);
 
-impl<S: Send + Sync> FromRequestParts<S> for OrgManager {
+impl FromRequestParts<AppState> for OrgManager {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let SignedIn(current) = SignedIn::from_request_parts(parts, state).await?;
-        match (current.user.role(), current.user.organisation_id) {
-            (Role::OrganisationManager, Some(org)) => Ok(Self(current, org)),
-            _ => Err(AppError::Forbidden.into_response()),
+        let (Role::OrganisationManager, Some(org)) = (current.user.role(), current.user.organisation_id) else {
+            return Err(AppError::Forbidden.into_response());
+        };
+        // A suspended organisation's managers cannot manage.
+        let active = state
+            .db
+            .run(move |c| manage::organisation_active(c, org).map_err(AppError::from))
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if !active {
+            return Err(AppError::Forbidden.into_response());
         }
+        Ok(Self(current, org))
     }
 }
 
@@ -131,6 +140,8 @@ fn done_message(fait: &str) -> Option<&'static str> {
         "reactiver" => Some("Le compte est réactivé."),
         "role" => Some("Le rôle est enregistré ; il s'applique à la prochaine connexion."),
         "invitation" => Some("L'invitation est envoyée."),
+        "suspendre" => Some("L'organisation est suspendue : ses responsables ne peuvent plus gérer ses membres."),
+        "reactiver-organisation" => Some("L'organisation est réactivée."),
         _ => None,
     }
 }
@@ -298,6 +309,7 @@ pub async fn account_role(
 pub struct OrganisationsPage {
     layout: Layout,
     orgs: Vec<(Organisation, i64)>,
+    q: String,
     input: OrganisationInput,
     errors: Vec<(&'static str, String)>,
 }
@@ -308,19 +320,68 @@ impl OrganisationsPage {
     }
 }
 
+/// `?q=` of the organisation list.
+#[derive(Deserialize, Default)]
+pub struct OrgSearch {
+    #[serde(default)]
+    q: String,
+}
+
 /// `GET /admin/organisations`.
 pub async fn organisations(
     State(state): State<AppState>,
     viewer: Viewer,
     _admin: AdminUser,
+    Query(search): Query<OrgSearch>,
 ) -> Result<OrganisationsPage, AppError> {
-    let orgs = state.db.run(|c| manage::list_organisations(c).map_err(AppError::from)).await?;
+    let q: String = search.q.chars().take(200).collect();
+    let q2 = q.clone();
+    let orgs = state.db.run(move |c| manage::search_organisations(c, &q2).map_err(AppError::from)).await?;
     Ok(OrganisationsPage {
         layout: Layout::new(&state, &viewer, None, "Organisations"),
         orgs,
+        q,
         input: OrganisationInput::default(),
         errors: Vec::new(),
     })
+}
+
+/// The suspend/restore form.
+#[derive(Deserialize)]
+pub struct OrgStatusForm {
+    csrf: String,
+    action: String,
+}
+
+/// `POST /admin/organisations/{id}/statut`: suspends or restores an organisation.
+pub async fn organisation_status(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Ctx(ctx): Ctx,
+    Path(id): Path<i64>,
+    Form(form): Form<OrgStatusForm>,
+) -> Result<Response, AppError> {
+    if !token_matches(&form.csrf, &admin.session.csrf_token) {
+        return Ok(csrf_refused());
+    }
+    let active = match form.action.as_str() {
+        "suspendre" => false,
+        "reactiver" => true,
+        _ => return Err(AppError::BadRequest("Action inconnue.".into())),
+    };
+    let exists = state
+        .db
+        .write(move |c| {
+            let exists = manage::find_organisation(c, id)?.is_some();
+            manage::set_organisation_active(c, &ctx, id, active)?;
+            Ok::<_, AppError>(exists)
+        })
+        .await?;
+    if !exists {
+        return Err(AppError::NotFound);
+    }
+    let done = if active { "reactiver-organisation" } else { "suspendre" };
+    Ok(Redirect::to(&format!("/admin/organisations/{id}?fait={done}")).into_response())
 }
 
 /// The organisation form.
@@ -349,7 +410,7 @@ pub async fn organisation_create(
         Err(errors) => {
             let orgs = state.db.run(|c| manage::list_organisations(c).map_err(AppError::from)).await?;
             let layout = Layout::new(&state, &viewer, None, "Organisations");
-            Ok(invalid_form(OrganisationsPage { layout, orgs, input: form.input, errors }))
+            Ok(invalid_form(OrganisationsPage { layout, orgs, q: String::new(), input: form.input, errors }))
         }
     }
 }
@@ -375,6 +436,7 @@ pub struct OrganisationPage {
     me: i64,
     member_base: String,
     invite_action: String,
+    is_admin_view: bool,
     input: InviteInput,
     errors: Vec<(&'static str, String)>,
     message: Option<&'static str>,
@@ -422,6 +484,7 @@ async fn organisation_page(
         me,
         member_base,
         invite_action,
+        is_admin_view: admin,
         input,
         errors,
         message,

@@ -92,6 +92,7 @@ fn admin() -> Router<AppState> {
         .route("/admin/organisations", get(people::organisations).post(people::organisation_create))
         .route("/admin/organisations/{id}", get(people::organisation))
         .route("/admin/organisations/{id}/invitations", post(people::admin_invite))
+        .route("/admin/organisations/{id}/statut", post(people::organisation_status))
         .route("/admin/documents", get(documents::list))
         .route("/admin/documents/nouveau", get(documents::new_form).post(documents::create))
         .route("/admin/documents/{id}", get(documents::show).post(documents::update))
