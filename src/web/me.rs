@@ -234,7 +234,7 @@ pub async fn email_confirm_page(
         q.token(),
         csrf,
     );
-    with_csrf_cookie(page.into_response(), set)
+    super::register::link_page(with_csrf_cookie(page.into_response(), set))
 }
 
 /// `POST /compte/courriel/confirmation`.

@@ -638,7 +638,7 @@ pub async fn invitation_form(
     let (csrf, set) = form_csrf(&headers);
     let page =
         super::register::reset_like_page(&state, &viewer, "/invitation", "Activer mon compte", csrf, token, Vec::new());
-    Ok(with_csrf_cookie(page.into_response(), set))
+    Ok(super::register::link_page(with_csrf_cookie(page.into_response(), set)))
 }
 
 /// The invitation's password form.

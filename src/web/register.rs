@@ -18,6 +18,14 @@ use crate::accounts::profile::{CIVILITIES, FieldErrors, PROFESSIONS};
 use crate::accounts::{self, LinkPasswordError, Links, RegistrationInput, Verified};
 use crate::app::AppState;
 
+/// A page opened by a link that carries a token: never cached, never sent as a referrer.
+pub fn link_page(mut res: Response) -> Response {
+    use axum::http::{HeaderValue, header};
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    res
+}
+
 /// The e-mail links of this portal.
 pub fn links(state: &AppState) -> Links {
     Links::new(&state.config.public_url, &state.config.portal.name)
@@ -214,7 +222,7 @@ pub async fn verify_page(
         q.token(),
         csrf,
     );
-    with_csrf_cookie(page.into_response(), set)
+    link_page(with_csrf_cookie(page.into_response(), set))
 }
 
 /// A posted link token.
@@ -387,7 +395,7 @@ pub async fn reset_form(
         token,
         errors: Vec::new(),
     };
-    Ok(with_csrf_cookie(page.into_response(), set))
+    Ok(link_page(with_csrf_cookie(page.into_response(), set)))
 }
 
 /// The new-password form.
