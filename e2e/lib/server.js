@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { readOutbox } from './mail.js';
 
 const E2E_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -42,7 +43,8 @@ function freePort() {
 }
 
 /**
- * Starts a portal. Returns { url, admin: { email, password }, stop() }.
+ * Starts a portal. Returns { url, dataDir, admin: { email, password }, stop(), log(),
+ * deliverMail(), waitForMail(filter) }.
  * `admin.password` is the one-time password: the first login must change it.
  */
 export async function startServer() {
@@ -123,5 +125,35 @@ export async function startServer() {
     await new Promise((r) => setTimeout(r, 100));
   }
 
-  return { url, admin: { email: ADMIN.email, password: match[1] }, stop, log: () => log };
+  // The outbox job of the server runs every 30 s; `atomes jobs run-once mail-outbox` (another
+  // process on the same database) delivers the pending messages now, as .eml files.
+  async function deliverMail() {
+    const { stdout: out } = await promisify(execFile)(ATOMES_BIN, [...common, 'jobs', 'run-once', 'mail-outbox'], opts);
+    return !/another node is running it/.test(out);
+  }
+
+  /**
+   * The newest message of the outbox matching `{ to, subject }` (subject: a RegExp or a
+   * substring). Delivers the pending messages first; retries while the server's own run of
+   * the job holds the lease. Fails after 10 s.
+   */
+  async function waitForMail({ to, subject }) {
+    const matches = (m) => (!to || m.to.includes(to))
+      && (!subject || (subject instanceof RegExp ? subject.test(m.subject) : m.subject.includes(subject)));
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      await deliverMail();
+      const found = (await readOutbox(join(dataDir, 'outbox'))).filter(matches);
+      if (found.length > 0) return found[found.length - 1];
+      if (Date.now() > deadline) {
+        const all = (await readOutbox(join(dataDir, 'outbox'))).map((m) => `  ${m.to}: ${m.subject}`);
+        throw new Error(`no message to ${to} about ${subject} in the outbox; it holds:\n${all.join('\n')}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  return {
+    url, dataDir, admin: { email: ADMIN.email, password: match[1] }, stop, log: () => log, deliverMail, waitForMail,
+  };
 }

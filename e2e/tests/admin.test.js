@@ -1,16 +1,23 @@
-// The administrator's first visit: one-time password, forced change, back office, logout.
+// The administrator's first visit: one-time password, forced change, second factor enrolment,
+// back office, logout, and a second login through the second factor.
 // The steps share one page and run in order; once a step fails the following ones are skipped.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 import { checkA11y, checkPageBasics, launchBrowser, newPage } from '../lib/browser.js';
+import {
+  changePassword as changePasswordOn, confirmEnrolment, journey, logIn as logInOn, nextDocument, pathOf,
+  startEnrolment, submit as submitOn,
+} from '../lib/flow.js';
 import { startServer } from '../lib/server.js';
+import { codeAt, stepAt } from '../lib/totp.js';
 
 const NEW_PASSWORD = 'une phrase de passe pour les tests de bout en bout';
 
 let server;
 let browser;
 let page;
-let broken = false;
+/** The administrator's authenticator app, once enrolled. */
+let app;
 
 before(async () => {
   server = await startServer();
@@ -23,43 +30,11 @@ after(async () => {
   await server?.stop();
 });
 
-/** A journey step: skipped after an earlier failure, so only the first failure is reported. */
-function step(name, fn) {
-  test(name, async (t) => {
-    if (broken) return t.skip('an earlier step failed');
-    try {
-      await fn();
-    } catch (e) {
-      broken = true;
-      throw e;
-    }
-  });
-}
-
-/** The path of the current page. */
-const path = () => new URL(page.url()).pathname;
-
-/** Clicks a submit button and waits until the next document has loaded (same URL or not). */
-async function submit(name) {
-  await page.evaluate(() => { window.e2eOldDocument = true; });
-  await page.getByRole('button', { name }).click();
-  await page.waitForFunction(() => !window.e2eOldDocument && document.readyState === 'complete');
-}
-
-/** Fills the login form and submits it. */
-async function logIn(password) {
-  await page.getByLabel('Adresse e-mail').fill(server.admin.email);
-  await page.getByLabel('Mot de passe', { exact: true }).fill(password);
-  await submit('Se connecter');
-}
-
-/** Fills the password change form and submits it. */
-async function changePassword(current, next) {
-  await page.getByLabel('Mot de passe actuel').fill(current);
-  await page.getByLabel('Nouveau mot de passe', { exact: true }).fill(next);
-  await page.getByLabel('Confirmation du nouveau mot de passe').fill(next);
-  await submit('Enregistrer');
-}
+const step = journey();
+const path = () => pathOf(page);
+const submit = (name) => submitOn(page, name);
+const logIn = (password) => logInOn(page, server.admin.email, password);
+const changePassword = (current, next) => changePasswordOn(page, current, next);
 
 step('the login page', async () => {
   const res = await page.goto(`${server.url}/connexion`);
@@ -101,11 +76,47 @@ step('a wrong current password shows the French error', async () => {
   await checkA11y(page, 'admin-04-mot-de-passe-erreur');
 });
 
-step('a new passphrase opens the back office', async () => {
+step('a new passphrase leads to the mandatory second factor', async () => {
   await changePassword(server.admin.password, NEW_PASSWORD);
+  assert.equal(path(), '/compte/securite');
+  assert.equal(await checkPageBasics(page), 'Double authentification');
+  await page.getByRole('status').filter({ hasText: 'vous devez activer la double authentification' }).waitFor();
+  await checkA11y(page, 'admin-05-securite-obligatoire');
+});
+
+step('the back office waits for the second factor', async () => {
+  await page.goto(`${server.url}/admin`);
+  assert.equal(path(), '/compte/securite');
+});
+
+step('the enrolment shows a QR code and the secret', async () => {
+  app = await startEnrolment(page);
+  await page.locator('.qr svg').waitFor();
+  await checkA11y(page, 'admin-06-securite-qr-code');
+});
+
+step('a wrong code is refused with a French alert', async () => {
+  // A code of none of the steps the portal accepts now (the current one and one on each side).
+  const now = stepAt();
+  const valid = [now - 1, now, now + 1, now + 2].map((s) => codeAt(app.secret, s));
+  const wrong = ['123456', '654321', '111111', '222222', '333333'].find((c) => !valid.includes(c));
+  await page.getByLabel('Code à 6 chiffres').fill(wrong);
+  await submit('Activer');
+  assert.equal(path(), '/compte/securite/activer');
+  await page.getByRole('alert').filter({ hasText: "Ce code n'est pas valable" }).waitFor();
+  await checkA11y(page, 'admin-07-securite-code-refuse');
+});
+
+step('the right code shows the recovery codes once', async () => {
+  await confirmEnrolment(page, app);
+  await checkA11y(page, 'admin-08-codes-de-secours');
+});
+
+step('with the second factor, the back office opens', async () => {
+  await nextDocument(page, () => page.getByRole('link', { name: "J'ai conservé mes codes" }).click());
   assert.equal(path(), '/admin');
   assert.equal(await checkPageBasics(page), 'Administration');
-  await checkA11y(page, 'admin-05-tableau-de-bord');
+  await checkA11y(page, 'admin-09-tableau-de-bord');
 });
 
 step('the mail outbox', async () => {
@@ -113,7 +124,7 @@ step('the mail outbox', async () => {
   await page.waitForURL('**/admin/courriels');
   assert.equal(path(), '/admin/courriels');
   assert.equal(await checkPageBasics(page), 'Courriels envoyés');
-  await checkA11y(page, 'admin-06-courriels');
+  await checkA11y(page, 'admin-10-courriels');
 });
 
 step('the legal documents of the back office', async () => {
@@ -178,18 +189,30 @@ step('logout with the header button', async () => {
   assert.equal(path(), '/');
   await page.getByRole('link', { name: 'Se connecter' }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Se déconnecter' }).count(), 0);
-  await checkA11y(page, 'admin-07-apres-deconnexion');
+  await checkA11y(page, 'admin-11-apres-deconnexion');
 });
 
 step('after logout /admin redirects to the login page', async () => {
   const res = await page.goto(`${server.url}/admin`);
   assert.equal(res.status(), 200);
   assert.equal(path(), '/connexion');
-  await checkA11y(page, 'admin-08-admin-redirige');
+  await checkA11y(page, 'admin-12-admin-redirige');
 });
 
-step('the new passphrase logs in straight to the back office', async () => {
+step('the next login asks for a code of the authenticator app', async () => {
   await logIn(NEW_PASSWORD);
+  assert.equal(path(), '/connexion/second-facteur');
+  assert.equal(await checkPageBasics(page), 'Double authentification');
+  // Nothing but the second factor yet.
+  await page.goto(`${server.url}/admin`);
+  assert.notEqual(path(), '/admin');
+  await page.goto(`${server.url}/connexion/second-facteur`);
+  await checkA11y(page, 'admin-13-second-facteur');
+});
+
+step('a fresh code opens the back office', async () => {
+  await page.getByLabel('Code de vérification').fill(await app.nextCode());
+  await submit('Valider');
   assert.equal(path(), '/admin');
   assert.equal(await checkPageBasics(page), 'Administration');
 });

@@ -9,7 +9,10 @@ const MAX_EMAIL_BYTES: usize = 254;
 /// Why an address was refused; the `Display` text is the French message shown to users.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmailError {
-    /// Too long, or empty.
+    /// Nothing entered.
+    #[error("Indiquez l'adresse e-mail.")]
+    Missing,
+    /// Too long, or too short.
     #[error("L'adresse e-mail doit contenir entre 3 et 254 caractères.")]
     Length,
     /// Invisible or direction-changing characters.
@@ -25,6 +28,9 @@ pub enum EmailError {
 /// zero-width, bidi and other format or control characters.
 pub fn canonical_email(raw: &str) -> Result<String, EmailError> {
     let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(EmailError::Missing);
+    }
     if trimmed.len() > MAX_EMAIL_BYTES || trimmed.len() < 3 {
         return Err(EmailError::Length);
     }
@@ -81,6 +87,7 @@ mod tests {
         assert_eq!(canonical_email("ad\u{200B}min@x.fr"), Err(EmailError::Invisible));
         assert_eq!(canonical_email("\u{202E}admin@x.fr"), Err(EmailError::Invisible));
         assert_eq!(canonical_email(&"a".repeat(100_000)), Err(EmailError::Length));
+        assert_eq!(canonical_email("  "), Err(EmailError::Missing));
         assert_eq!(canonical_email("pas-une-adresse"), Err(EmailError::Shape));
         assert_eq!(canonical_email("a b@x.fr"), Err(EmailError::Shape));
     }

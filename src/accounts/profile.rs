@@ -93,13 +93,15 @@ pub struct Profile {
 /// A field and what is wrong with it (French).
 pub type FieldErrors = Vec<(&'static str, String)>;
 
-fn clean(s: &str, max: usize) -> Result<String, String> {
+/// Cleans a text field; `the_field` names it in the messages ("Le prénom"), since they are
+/// also listed, out of their context, in the errors summary at the top of the form.
+fn clean(s: &str, max: usize, the_field: &str) -> Result<String, String> {
     let t = s.trim();
     if t.chars().any(|c| c.is_control()) {
-        return Err("Ce champ contient des caractères non autorisés.".into());
+        return Err(format!("{the_field} contient des caractères non autorisés."));
     }
     if t.chars().count() > max {
-        return Err(format!("Ce champ ne peut dépasser {max} caractères."));
+        return Err(format!("{the_field} ne peut dépasser {max} caractères."));
     }
     Ok(t.split_whitespace().collect::<Vec<_>>().join(" "))
 }
@@ -107,10 +109,11 @@ fn clean(s: &str, max: usize) -> Result<String, String> {
 /// Checks every field and reports all problems at once.
 pub fn validate(input: &ProfileInput) -> Result<Profile, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let mut field = |name: &'static str, value: &str, max: usize, required: bool| -> String {
-        match clean(value, max) {
-            Ok(v) if required && v.is_empty() => {
-                errors.push((name, "Ce champ est obligatoire.".into()));
+    // A required text field: (name, value, max length, what to enter, the field in a sentence).
+    let mut field = |name: &'static str, value: &str, max: usize, missing: &str, the_field: &str| -> String {
+        match clean(value, max, the_field) {
+            Ok(v) if v.is_empty() => {
+                errors.push((name, format!("Indiquez {missing}.")));
                 v
             }
             Ok(v) => v,
@@ -120,10 +123,10 @@ pub fn validate(input: &ProfileInput) -> Result<Profile, FieldErrors> {
             }
         }
     };
-    let given_name = field("given_name", &input.given_name, 100, true);
-    let family_name = field("family_name", &input.family_name, 100, true);
-    let structure = field("structure", &input.structure, 200, true);
-    let phone_raw = field("phone", &input.phone, 30, true);
+    let given_name = field("given_name", &input.given_name, 100, "votre prénom", "Le prénom");
+    let family_name = field("family_name", &input.family_name, 100, "votre nom", "Le nom");
+    let structure = field("structure", &input.structure, 200, "votre structure d'exercice", "La structure d'exercice");
+    let phone_raw = field("phone", &input.phone, 30, "votre numéro de téléphone", "Le numéro de téléphone");
     let civility = match input.civility.trim() {
         "" => None,
         c if CIVILITIES.iter().any(|(k, _)| *k == c) => Some(c.to_owned()),
@@ -258,6 +261,11 @@ mod tests {
         for f in ["civility", "given_name", "family_name", "profession", "rpps", "structure", "phone"] {
             assert!(fields.contains(&f), "{f} not reported: {fields:?}");
         }
+        // Each message names its field: the errors summary lists them out of context.
+        let message = |f: &str| errors.iter().find(|(n, _)| *n == f).map(|(_, m)| m.as_str());
+        assert_eq!(message("given_name"), Some("Indiquez votre prénom."));
+        assert_eq!(message("family_name"), Some("Le nom ne peut dépasser 100 caractères."));
+        assert_eq!(message("structure"), Some("La structure d'exercice contient des caractères non autorisés."));
         assert_eq!(normalise_phone("00 12 34 56 78"), None);
         assert_eq!(normalise_phone("+33 6 12"), None);
     }

@@ -52,12 +52,13 @@ pub fn register(
     let mut errors = FieldErrors::new();
     let profile = validate(&input.profile).map_err(|e| errors.extend(e)).ok();
     let canonical = canonical_email(&input.email).map_err(|e| errors.push(("email", e.to_string()))).ok();
-    if input.password != input.confirm {
-        errors.push(("confirm", "Les deux saisies du mot de passe sont différentes.".into()));
-    }
     let (given, family) = (input.profile.given_name.trim(), input.profile.family_name.trim());
     if let Some(problem) = password_problem(&input.password, canonical.as_deref().unwrap_or(""), given, family) {
         errors.push(("password", problem));
+    }
+    // After the password, as in the form (the errors summary follows this order).
+    if input.password != input.confirm {
+        errors.push(("confirm", "Les deux saisies du mot de passe sont différentes.".into()));
     }
     let (Some(profile), Some(canonical), true) = (profile, canonical, errors.is_empty()) else {
         return Ok(Err(errors));
