@@ -76,7 +76,7 @@ async fn follow(app: &TestApp, path: &str, token: &str) -> TestResponse {
     let page = app.get(&format!("{path}?jeton={token}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.count("form button"), 1, "a GET changes nothing: the page has a button");
-    assert_eq!((page.header("referrer-policy"), page.header("cache-control")), ("no-referrer", "no-store"));
+    assert_eq!((page.header("referrer-policy"), page.header("cache-control")), ("same-origin", "no-store"));
     let csrf = app.login_csrf().await;
     app.post_form(path, &[("csrf", &csrf), ("jeton", token)], &format!("__Host-atomes_csrf={csrf}")).await
 }

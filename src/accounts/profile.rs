@@ -165,6 +165,9 @@ pub fn validate(input: &ProfileInput) -> Result<Profile, FieldErrors> {
     if errors.is_empty() {
         Ok(Profile { civility, given_name, family_name, profession, rpps, structure, phone })
     } else {
+        // In the order of the form, so that the summary reads like the page.
+        const ORDER: [&str; 7] = ["civility", "given_name", "family_name", "profession", "rpps", "structure", "phone"];
+        errors.sort_by_key(|(f, _)| ORDER.iter().position(|o| o == f).unwrap_or(ORDER.len()));
         Err(errors)
     }
 }

@@ -1,6 +1,6 @@
 //! Self-registration, the address check, the forgotten password (ACC-1). Links from e-mails
 //! open a page whose button posts the token: a GET never changes anything (mail scanners
-//! follow links), and the page is not cached nor sent as a referrer.
+//! follow links), and the page is not cached nor sent as a referrer to other sites.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -18,11 +18,12 @@ use crate::accounts::profile::{CIVILITIES, FieldErrors, PROFESSIONS};
 use crate::accounts::{self, LinkPasswordError, Links, RegistrationInput, Verified};
 use crate::app::AppState;
 
-/// A page opened by a link that carries a token: never cached, never sent as a referrer.
+/// A page opened by a link that carries a token: never cached. Its URL is never sent to another
+/// site (the portal-wide `Referrer-Policy: same-origin`); `no-referrer` would make browsers send
+/// `Origin: null` with the form, which the same-origin check rightly refuses.
 pub fn link_page(mut res: Response) -> Response {
     use axum::http::{HeaderValue, header};
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     res
 }
 
