@@ -107,17 +107,68 @@ impl SearchIndex {
         let filters = filters(f, p);
         let per_page = p.per_page.clamp(1, 100);
         let offset = p.page.saturating_sub(1) * per_page;
-        let boost = commune_boost(f, &self.places(), &p.text);
+        let places = self.places();
+        let boost = commune_boost(f, &places, &p.text);
         let top = || TopDocs::with_limit(per_page).and_offset(offset).order_by_score();
+        let enough = per_page.min(10);
+        // « ehpad lyon », « cmp adultes gennevilliers »: when the query ends with a commune and no
+        // commune or point is given, first look in that commune only (the other words must match
+        // there); if that finds less than a page, the general plans below run, with the commune as
+        // a boost.
+        let mut in_commune = None;
+        if p.commune.is_none() && p.near.is_none() {
+            if let Some((codes, rest, _)) = trailing_commune(&places, &p.text) {
+                let rest_tokens = analyze(&rest);
+                if !rest_tokens.is_empty() {
+                    let mut scoped = filters.iter().map(|q| q.box_clone()).collect::<Vec<_>>();
+                    scoped.push(any_term(f.insee, &codes));
+                    let plan = Plan { occur: Occur::Must, fuzzy: false };
+                    let q = build(f, &rest_tokens, &format!("{rest} "), &scoped, plan, None);
+                    let (n, hits) = searcher.search(&q, &(Count, top()))?;
+                    if n >= enough {
+                        in_commune = Some((q, (n, hits)));
+                    }
+                }
+            }
+        }
         // Cheapest plan first: exact words (and the prefix of the last one). Typos are tried only
         // when that finds fewer than a page; « any word » only when nothing has every word.
         let mut plan = Plan { occur: Occur::Must, fuzzy: false };
-        let (mut query, (mut total, mut best)) = {
-            let q = build(f, &tokens, &p.text, &filters, plan, boost.as_deref());
-            let r = searcher.search(&q, &(Count, top()))?;
-            (q, r)
+        let found_in_commune = in_commune.is_some();
+        let (mut query, (mut total, mut best)) = match in_commune {
+            Some((q, (n, mut scoped))) => {
+                // Entries whose own name holds the commune's name (« Pharmacie Fontaine »,
+                // « EHPAD de Nanterre »), wherever they are, come first.
+                if offset == 0 {
+                    if let Some((_, rest, tail)) = trailing_commune(&places, &p.text) {
+                        // Every word, the commune's included, in the name itself.
+                        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+                            filters.iter().map(|q| (Occur::Must, q.box_clone())).collect();
+                        for t in analyze(&rest).into_iter().chain(analyze(&tail)) {
+                            let term = Term::from_field_text(f.name, &t);
+                            clauses.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
+                        }
+                        let named = BooleanQuery::new(clauses);
+                        let first: Vec<(f32, DocAddress)> = searcher
+                            .search(&named, &TopDocs::with_limit(3).order_by_score())?
+                            .into_iter()
+                            .filter(|(_, a)| !scoped.iter().any(|(_, b)| b == a))
+                            .collect();
+                        if !first.is_empty() {
+                            scoped.splice(0..0, first);
+                            scoped.truncate(per_page);
+                        }
+                    }
+                }
+                (q, (n, scoped))
+            }
+            None => {
+                let q = build(f, &tokens, &p.text, &filters, plan, boost.as_deref());
+                let r = searcher.search(&q, &(Count, top()))?;
+                (q, r)
+            }
         };
-        if total < per_page.min(10) && tokens.iter().any(|t| t.chars().count() >= 4) {
+        if !found_in_commune && total < enough && tokens.iter().any(|t| t.chars().count() >= 4) {
             plan.fuzzy = true;
             query = build(f, &tokens, &p.text, &filters, plan, boost.as_deref());
             (total, best) = searcher.search(&query, &(Count, top()))?;
@@ -192,6 +243,31 @@ struct Plan {
     occur: Occur,
     /// Whether words may match with one or two typos.
     fuzzy: bool,
+}
+
+/// A query that ends with the name of a commune: the INSEE codes of that name, the words before
+/// it (there must be some) and the commune's words.
+fn trailing_commune(places: &super::places::Places, text: &str) -> Option<(Vec<String>, String, String)> {
+    let words = fold_words(text);
+    for n in (1..=4.min(words.len().saturating_sub(1))).rev() {
+        let tail = words[words.len() - n..].join(" ");
+        let codes = places.codes_named(&tail);
+        if !codes.is_empty() {
+            let codes = codes.into_iter().map(str::to_owned).collect();
+            return Some((codes, words[..words.len() - n].join(" "), tail));
+        }
+    }
+    None
+}
+
+fn any_term(field: Field, values: &[String]) -> Box<dyn Query> {
+    let any: Vec<(Occur, Box<dyn Query>)> = values
+        .iter()
+        .map(|v| -> (Occur, Box<dyn Query>) {
+            (Occur::Should, Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic)))
+        })
+        .collect();
+    Box::new(BooleanQuery::new(any))
 }
 
 /// When the query ends with the name of a commune (« ehpad lyon »), entries of that commune
