@@ -9,6 +9,7 @@ mod admin;
 mod cli;
 mod db;
 mod directory;
+mod directory_sheet;
 mod jobs;
 mod journal;
 mod mail;

@@ -211,14 +211,34 @@ fn ror_offers_answer_the_coordinators_questions() {
     );
 }
 
+/// DIR-4: sensitive units are indexed, but only a search for a logged-in account finds them.
 #[test]
-fn sensitive_units_are_never_indexed() {
+fn sensitive_units_are_found_by_logged_in_searches_only() {
     let app = TestApp::new();
     load_demo(&app);
     let parsed = atomes::directory::fhir::parse(DEMO).unwrap();
     let sensitive: Vec<&str> =
         parsed.healthcare_services.iter().filter(|s| s.sensitive_unit).filter_map(|s| s.name.as_deref()).collect();
-    assert!(!sensitive.is_empty());
+    assert_eq!(sensitive.len(), 3);
     let active = atomes::directory::offers::count_offers(&mut app.conn(), "active").unwrap();
-    assert_eq!(app.state.search.num_docs() as i64, active - sensitive.len() as i64);
+    assert_eq!(app.state.search.num_docs() as i64, active);
+    let all = |include_sensitive| SearchParams { per_page: 100, page: 1, include_sensitive, ..Default::default() };
+    let anonymous = app.state.search.search(&all(false)).unwrap();
+    assert_eq!(anonymous.total as i64, active - 3);
+    let logged_in = app.state.search.search(&all(true)).unwrap();
+    assert_eq!(logged_in.total as i64, active);
+    for name in sensitive {
+        let p = |include_sensitive| SearchParams {
+            text: name.into(),
+            page: 1,
+            per_page: 20,
+            include_sensitive,
+            ..Default::default()
+        };
+        let found = |r: atomes::directory::search::SearchResults| {
+            r.hits.iter().any(|h| h.card.name == name && h.card.sensitive)
+        };
+        assert!(!found(app.state.search.search(&p(false)).unwrap()), "{name}");
+        assert!(found(app.state.search.search(&p(true)).unwrap()), "{name}");
+    }
 }

@@ -149,6 +149,8 @@ const STATE_CHANGING: &[&str] = &[
     "/admin/documents/{id}",
     "/admin/documents/{id}/publier",
     "/admin/documents/{id}/supprimer",
+    "/annuaire/{id}/signaler",
+    "/admin/signalements/{id}",
 ];
 
 /// The POST routes declared in the router's source, so that a new route cannot miss the matrix.

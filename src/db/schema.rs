@@ -292,6 +292,25 @@ diesel::table! {
         content_hash -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        details -> Text,
+    }
+}
+
+diesel::table! {
+    dir_reports (id) {
+        id -> BigInt,
+        entry_kind -> Text,
+        entry_id -> BigInt,
+        kind -> Text,
+        message -> Text,
+        contact_email -> Nullable<Text>,
+        reporter_id -> Nullable<BigInt>,
+        status -> Text,
+        handled_by -> Nullable<BigInt>,
+        handled_at -> Nullable<Timestamp>,
+        handling_note -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -310,6 +329,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     dir_offers,
     dir_changes,
     dir_imports,
+    dir_reports,
     organisations,
     account_tokens,
     recovery_codes,

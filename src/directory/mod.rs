@@ -6,7 +6,13 @@
 //!   reprojection to WGS84.
 //! - [`nomenclature`]: the national NOS code systems, loaded as data.
 //! - [`model`]: stored sites and the change feed; [`import`]: idempotent, scoped imports.
+//! - [`offers`]: ROR offers and their import; [`details`]: what an offer's sheet shows, with the
+//!   confidentiality of each contact (DIR-4).
+//! - [`sheet`]: the detail sheet of an entry (DIR-2) and what each viewer may see of it (DIR-4);
+//!   [`completeness`]: its completeness score (ANS rule); [`reports`]: error reports (DIR-5).
 
+pub mod completeness;
+pub mod details;
 pub mod fhir;
 pub mod finess;
 pub mod finess_csv;
@@ -16,7 +22,9 @@ pub mod import;
 pub mod model;
 pub mod nomenclature;
 pub mod offers;
+pub mod reports;
 pub mod search;
+pub mod sheet;
 
 use std::time::Duration;
 

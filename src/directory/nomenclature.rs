@@ -2,7 +2,7 @@
 //! in `data/nos/`, or newer files given on the command line. Retired codes (`dateFin` in the
 //! past) are kept, flagged, so that old records still show a label.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -159,6 +159,22 @@ pub fn labels(conn: &mut DbConn, system: &str) -> QueryResult<HashMap<String, St
         .select((nomenclature_codes::code, nomenclature_codes::label))
         .load(conn)?;
     Ok(rows.into_iter().collect())
+}
+
+/// Which of `codes` the loaded copy of `system` holds (retired ones included: they were valid
+/// codes); `None` when no code of that system is loaded, so nothing can be checked.
+pub fn known_codes(conn: &mut DbConn, system: &str, codes: &[&str]) -> QueryResult<Option<HashSet<String>>> {
+    let loaded: i64 =
+        nomenclature_codes::table.filter(nomenclature_codes::system.eq(system)).count().get_result(conn)?;
+    if loaded == 0 {
+        return Ok(None);
+    }
+    let found: Vec<String> = nomenclature_codes::table
+        .filter(nomenclature_codes::system.eq(system))
+        .filter(nomenclature_codes::code.eq_any(codes))
+        .select(nomenclature_codes::code)
+        .load(conn)?;
+    Ok(Some(found.into_iter().collect()))
 }
 
 /// Active (not retired) codes of a system, for pickers.

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::fhir::{Coding, ConfidentialityLevel, FhirHealthcareService, FhirImport, FhirLocation, FhirOrganization};
+use super::details::{self, OfferDetails};
+use super::fhir::{Coding, FhirHealthcareService, FhirImport, FhirLocation, FhirOrganization};
 use super::import::{ImportError, ImportReport, ImportRequest, Mode, record_import};
 use super::nomenclature::{self, CATEGORY_SYSTEM};
 use crate::db::schema::dir_offers;
@@ -86,12 +87,19 @@ pub struct Offer {
     pub created_at: NaiveDateTime,
     /// Changed here.
     pub updated_at: NaiveDateTime,
+    /// What the sheet shows beyond these columns, JSON ([`OfferDetails`]).
+    pub details: String,
 }
 
 impl Offer {
     /// A JSON list column, parsed.
     pub fn labels(json: &str) -> Vec<Label> {
         serde_json::from_str(json).unwrap_or_default()
+    }
+
+    /// The sheet details, parsed.
+    pub fn details(&self) -> OfferDetails {
+        OfferDetails::parse(&self.details)
     }
 }
 
@@ -125,23 +133,25 @@ pub struct OfferValues {
     source_updated_at: Option<NaiveDateTime>,
     content_hash: String,
     updated_at: NaiveDateTime,
+    details: String,
 }
+
+/// Bumped when the import stores more of the source (the `details` of 2026-11-27): the digest
+/// of every offer changes, so that the next import rewrites them all once.
+const DIGEST_VERSION: &[u8] = b"offer-v2";
 
 /// Labels of the NOS systems an offer uses, to fill codings that come without a display.
 type Labels = HashMap<String, HashMap<String, String>>;
 
+fn label_of(c: &Coding, labels: &Labels) -> String {
+    c.display
+        .clone()
+        .or_else(|| labels.get(&c.system).and_then(|m| m.get(&c.code)).cloned())
+        .unwrap_or_else(|| c.code.clone())
+}
+
 fn label_list(codings: &[Coding], labels: &Labels) -> Vec<Label> {
-    codings
-        .iter()
-        .map(|c| Label {
-            code: c.code.clone(),
-            label: c
-                .display
-                .clone()
-                .or_else(|| labels.get(&c.system).and_then(|m| m.get(&c.code)).cloned())
-                .unwrap_or_else(|| c.code.clone()),
-        })
-        .collect()
+    codings.iter().map(|c| Label { code: c.code.clone(), label: label_of(c, labels) }).collect()
 }
 
 struct Refs<'a> {
@@ -183,28 +193,22 @@ fn values(s: &FhirHealthcareService, refs: &Refs<'_>, labels: &Labels, now: Naiv
             .collect();
         if parts.is_empty() { a.lines.join(", ") } else { parts.join(" ") }
     });
-    let public_phone = s
-        .telecoms
-        .iter()
-        .chain(
-            s.contacts
-                .iter()
-                .filter(|c| matches!(c.confidentiality_level(), None | Some(ConfidentialityLevel::Free)))
-                .flat_map(|c| c.telecoms.iter()),
-        )
-        .chain(site.map(|o| o.telecoms.as_slice()).unwrap_or(&[]))
-        .find(|t| {
-            t.system.as_deref() == Some("phone")
-                && matches!(t.confidentiality_level(), None | Some(ConfidentialityLevel::Free))
-        })
-        .map(|t| t.value.clone());
+    let entity = site
+        .and_then(|o| o.part_of.as_ref())
+        .and_then(|r| r.target_id("Organization"))
+        .and_then(|id| refs.orgs.get(id))
+        .copied();
+    let sources = details::Sources { service: s, provider: org.copied(), site, entity, location: location.copied() };
+    let details = details::from_fhir(&sources, &|c| label_of(c, labels));
     let json = |v: Vec<Label>| serde_json::to_string(&v).expect("serialisable labels");
     let today = now.date();
     let closed = s.active == Some(false)
         || s.closed_from.is_some_and(|d| d <= today && s.reopening_on.is_none_or(|r| r > today));
     let digest = Sha256::new()
+        .chain_update(DIGEST_VERSION)
         .chain_update(serde_json::to_vec(s).unwrap_or_default())
         .chain_update(serde_json::to_vec(&site).unwrap_or_default())
+        .chain_update(serde_json::to_vec(&entity).unwrap_or_default())
         .chain_update(serde_json::to_vec(&location).unwrap_or_default());
     OfferValues {
         source: ROR.to_owned(),
@@ -227,12 +231,13 @@ fn values(s: &FhirHealthcareService, refs: &Refs<'_>, labels: &Labels, now: Naiv
         departement,
         lat: location.and_then(|l| l.position.map(|p| p.lat)),
         lon: location.and_then(|l| l.position.map(|p| p.lon)),
-        phone: public_phone,
+        phone: details.public_phone(),
         sensitive: s.sensitive_unit,
         status: if closed { "closed" } else { "active" }.to_owned(),
         source_updated_at: s.last_updated.map(|t| t.naive_utc()),
         content_hash: hex::encode(digest.finalize()),
         updated_at: now,
+        details: serde_json::to_string(&details).expect("serialisable details"),
     }
 }
 

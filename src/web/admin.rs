@@ -24,6 +24,7 @@ pub struct DashboardPage {
     outbox: Vec<(String, i64)>,
     journal_entries: i64,
     awaiting: i64,
+    new_reports: i64,
 }
 
 /// `GET /admin`.
@@ -32,13 +33,14 @@ pub async fn dashboard(
     viewer: Viewer,
     _admin: AdminUser,
 ) -> Result<DashboardPage, AppError> {
-    let (outbox, journal_entries, awaiting) = state
+    let (outbox, journal_entries, awaiting, new_reports) = state
         .db
         .run(|c| {
             Ok::<_, AppError>((
                 mail::count_by_status(c)?,
                 journal::count(c)?,
                 crate::accounts::manage::count_awaiting_approval(c)?,
+                crate::directory::reports::count_new(c)?,
             ))
         })
         .await?;
@@ -47,6 +49,7 @@ pub async fn dashboard(
         outbox,
         journal_entries,
         awaiting,
+        new_reports,
     })
 }
 

@@ -1,4 +1,7 @@
-//! The directory search (DIR-1): the page (works without JavaScript) and its JSON twin.
+//! The directory search (DIR-1): the page (works without JavaScript) and its JSON twin. Every
+//! result links to its sheet (`web::sheet`). Sensitive units are found by logged-in accounts
+//! only, and each one shown to them is journaled as a consultation (DIR-4); results carry public
+//! telephones only.
 
 use std::collections::HashMap;
 
@@ -9,12 +12,15 @@ use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 
 use super::error::AppError;
+use super::extract::Ctx;
 use super::layout::Layout;
 use super::session::Viewer;
 use crate::app::AppState;
 use crate::directory::model::Place;
 use crate::directory::nomenclature::{self, CATEGORY_SYSTEM};
 use crate::directory::search::{SearchParams, SearchResults};
+use crate::directory::sheet::JOURNAL_OFFER;
+use crate::journal::{self, AccessContext, Action, Object, Outcome};
 
 /// Results per page.
 const PER_PAGE: usize = 20;
@@ -97,7 +103,7 @@ struct Resolved {
     errors: Vec<String>,
 }
 
-async fn resolve(state: &AppState, form: &SearchForm) -> Result<Resolved, AppError> {
+async fn resolve(state: &AppState, viewer: &Viewer, form: &SearchForm) -> Result<Resolved, AppError> {
     let mut errors = Vec::new();
     let age = match form.age.trim() {
         "" => None,
@@ -132,16 +138,34 @@ async fn resolve(state: &AppState, form: &SearchForm) -> Result<Resolved, AppErr
         per_page: PER_PAGE,
         publics: Vec::new(),
         facets: true,
+        // DIR-4: sensitive units are found by logged-in accounts only.
+        include_sensitive: viewer.0.is_some(),
     };
     Ok(Resolved { params, place, errors })
 }
 
-async fn run(state: &AppState, params: SearchParams) -> Result<SearchResults, AppError> {
+/// Runs a search; the sensitive units among the results are journaled as consulted before the
+/// results are served (JNL-1: no entry, no answer).
+async fn run(state: &AppState, ctx: AccessContext, params: SearchParams) -> Result<SearchResults, AppError> {
     let search = state.search.clone();
-    tokio::task::spawn_blocking(move || search.search(&params))
+    let results = tokio::task::spawn_blocking(move || search.search(&params))
         .await
         .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(AppError::Internal)
+        .map_err(AppError::Internal)?;
+    let sensitive: Vec<i64> =
+        results.hits.iter().filter(|h| h.card.sensitive && h.card.kind == "offer").map(|h| h.card.id).collect();
+    if !sensitive.is_empty() {
+        state
+            .db
+            .write(move |c| {
+                for id in sensitive {
+                    journal::record(c, &ctx, Action::Consultation, Object::new(JOURNAL_OFFER, id), Outcome::Success)?;
+                }
+                Ok::<_, AppError>(())
+            })
+            .await?;
+    }
+    Ok(results)
 }
 
 /// The search page.
@@ -219,6 +243,7 @@ impl SearchPage {
 pub async fn search_page(
     State(state): State<AppState>,
     viewer: Viewer,
+    Ctx(ctx): Ctx,
     Query(form): Query<SearchForm>,
 ) -> Result<SearchPage, AppError> {
     let categories: Vec<(String, String)> =
@@ -239,8 +264,8 @@ pub async fn search_page(
         };
         return Ok(page);
     }
-    let resolved = resolve(&state, &form).await?;
-    let results = if resolved.errors.is_empty() { Some(run(&state, resolved.params).await?) } else { None };
+    let resolved = resolve(&state, &viewer, &form).await?;
+    let results = if resolved.errors.is_empty() { Some(run(&state, ctx, resolved.params).await?) } else { None };
     let places = state.search.places();
     let commune_names: HashMap<String, String> = results
         .iter()
@@ -281,15 +306,17 @@ struct PlaceJson {
 /// `GET /api/directory/search`: the same parameters as the page.
 pub async fn search_api(
     State(state): State<AppState>,
+    viewer: Viewer,
+    Ctx(ctx): Ctx,
     Query(form): Query<SearchForm>,
 ) -> Result<Json<SearchResponse>, AppError> {
-    let mut resolved = resolve(&state, &form).await?;
+    let mut resolved = resolve(&state, &viewer, &form).await?;
     // Counting facets over every match is the costliest part of a search: clients ask for it.
     resolved.params.facets = form.facettes == Some(1);
     if let Some(e) = resolved.errors.first() {
         return Err(AppError::BadRequest(e.clone()));
     }
-    let results = run(&state, resolved.params).await?;
+    let results = run(&state, ctx, resolved.params).await?;
     let place = resolved.place.map(|p| PlaceJson { name: p.name, insee: p.insee, lat: p.lat, lon: p.lon });
     Ok(Json(SearchResponse { place, results }))
 }

@@ -17,8 +17,10 @@ mod pages;
 mod people;
 pub mod ratelimit;
 mod register;
+mod reports;
 pub mod router;
 pub mod session;
+mod sheet;
 pub mod terms;
 
 use std::net::SocketAddr;

@@ -3,7 +3,9 @@
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::{account, admin, assets, directory, documents, health, me, mfa, pages, people, register, terms};
+use super::{
+    account, admin, assets, directory, documents, health, me, mfa, pages, people, register, reports, sheet, terms,
+};
 use crate::app::AppState;
 use crate::terms::LegalDoc;
 
@@ -18,11 +20,15 @@ pub fn routes() -> Router<AppState> {
         .nest("/api", api())
 }
 
-/// Visitors: home, services, legal pages (CGU-1: always consultable), static files.
+/// Visitors: home, services (the directory, its sheets and their error reports: DIR-1, DIR-2,
+/// DIR-5; what a sheet shows depends on who asks, DIR-4), legal pages (CGU-1: always
+/// consultable), static files.
 fn public() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
         .route("/annuaire", get(directory::search_page))
+        .route("/annuaire/{id}", get(sheet::show))
+        .route("/annuaire/{id}/signaler", get(sheet::report_form).post(sheet::report_submit))
         .route("/actualites", pages::soon_route("actualites"))
         .route("/evenements", pages::soon_route("evenements"))
         .route("/adhesion", pages::soon_route("adhesion"))
@@ -98,6 +104,8 @@ fn admin() -> Router<AppState> {
         .route("/admin/documents/{id}", get(documents::show).post(documents::update))
         .route("/admin/documents/{id}/publier", get(documents::confirm_publish).post(documents::publish))
         .route("/admin/documents/{id}/supprimer", post(documents::delete))
+        .route("/admin/signalements", get(reports::list))
+        .route("/admin/signalements/{id}", post(reports::handle))
 }
 
 /// Probes for load balancers and orchestrators; metrics only with the token.

@@ -17,7 +17,7 @@ use crate::directory::model::Site;
 use crate::directory::offers::Offer;
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Memory given to the index writer.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
@@ -40,6 +40,8 @@ pub(super) struct Fields {
     pub age_min: Field,
     pub age_max: Field,
     pub publics: Field,
+    /// `1` on entries anyone may find; sensitive units lack it (DIR-4: logged-in accounts only).
+    pub public: Field,
     pub card: Field,
 }
 
@@ -65,6 +67,7 @@ fn schema() -> (Schema, Fields) {
         age_min: b.add_i64_field("age_min", INDEXED | FAST),
         age_max: b.add_i64_field("age_max", INDEXED | FAST),
         publics: b.add_text_field("publics", STRING),
+        public: b.add_text_field("public", STRING),
         card: b.add_text_field("card", STORED),
     };
     (b.build(), fields)
@@ -120,6 +123,8 @@ pub struct Entry {
     pub source: Option<String>,
     /// When the source last changed it (CGU §8.5: the data is declarative, show its freshness).
     pub updated_on: Option<chrono::NaiveDate>,
+    /// A sensitive unit: found by logged-in accounts only (DIR-4).
+    pub sensitive: bool,
 }
 
 /// Offers and sites share the index; an offer's key is its id plus this.
@@ -177,6 +182,7 @@ impl From<&Offer> for Entry {
             phone: o.phone.clone(),
             source: Some(o.source.clone()),
             updated_on: o.source_updated_at.map(|t| t.date()),
+            sensitive: o.sensitive,
         }
     }
 }
@@ -220,6 +226,17 @@ pub struct Card {
     /// When the source last changed it.
     #[serde(default)]
     pub updated_on: Option<chrono::NaiveDate>,
+    /// A sensitive unit, shown to logged-in accounts only (DIR-4).
+    #[serde(default)]
+    pub sensitive: bool,
+}
+
+impl Card {
+    /// The URL of the entry's sheet.
+    pub fn href(&self) -> String {
+        crate::directory::sheet::EntryRef::of_kind(&self.kind, self.id)
+            .map_or_else(|| "/annuaire".to_owned(), |e| e.href())
+    }
 }
 
 /// Postal code, sums of latitudes and longitudes, and count of a commune's entries.
@@ -325,7 +342,6 @@ impl SearchIndex {
             let page: Vec<Offer> = dir_offers::table
                 .filter(dir_offers::id.gt(after))
                 .filter(dir_offers::status.eq("active"))
-                .filter(dir_offers::sensitive.eq(false))
                 .order(dir_offers::id.asc())
                 .limit(10_000)
                 .select(Offer::as_select())
@@ -392,7 +408,7 @@ impl SearchIndex {
             for id in chunk {
                 writer.delete_term(Term::from_field_u64(loaded.fields.id, OFFER_KEY_BASE + *id as u64));
             }
-            for offer in offers.iter().filter(|o| o.status == "active" && !o.sensitive) {
+            for offer in offers.iter().filter(|o| o.status == "active") {
                 writer.add_document(document(&loaded.fields, &Entry::from(offer)))?;
             }
         }
@@ -463,6 +479,7 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
         lon: e.lon,
         source: e.source.clone(),
         updated_on: e.updated_on,
+        sensitive: e.sensitive,
     };
     let all = format!("{} {category} {keywords} {place}", e.name);
     let mut d = doc!(
@@ -483,6 +500,9 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
     }
     for p in &e.publics {
         d.add_text(f.publics, p);
+    }
+    if !e.sensitive {
+        d.add_text(f.public, "1");
     }
     if let (Some(lat), Some(lon)) = (e.lat, e.lon) {
         d.add_f64(f.lat, lat);

@@ -48,7 +48,9 @@ impl Places {
             ))
             .load(conn)?;
         let offers: Vec<Row> = dir_offers::table
+            // Sensitive units do not lend their position to a commune anyone can search around.
             .filter(dir_offers::status.eq("active").and(dir_offers::lat.is_not_null()))
+            .filter(dir_offers::sensitive.eq(false))
             .group_by((dir_offers::commune_insee, dir_offers::city, dir_offers::postal_code))
             .select((
                 dir_offers::commune_insee,

@@ -48,6 +48,8 @@ pub struct SearchParams {
     pub page: usize,
     /// Results per page.
     pub per_page: usize,
+    /// Whether sensitive units may be found: only for logged-in accounts (DIR-4).
+    pub include_sensitive: bool,
 }
 
 /// A part of a highlighted name.
@@ -69,6 +71,8 @@ pub struct Hit {
     pub distance_km: Option<f64>,
     /// The name cut into matched and unmatched parts.
     pub highlighted: Vec<Segment>,
+    /// The URL of the entry's sheet.
+    pub url: String,
 }
 
 /// A facet value and how many results have it.
@@ -189,7 +193,8 @@ impl SearchIndex {
             .map(|(addr, distance_km)| {
                 let card = card(&searcher, f, addr)?;
                 let highlighted = highlight(&card.name, &words);
-                Ok(Hit { card, distance_km, highlighted })
+                let url = card.href();
+                Ok(Hit { card, distance_km, highlighted, url })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let (categories, departements, communes) =
@@ -214,6 +219,9 @@ fn filters(f: &Fields, p: &SearchParams) -> Vec<Box<dyn Query>> {
         Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic))
     };
     let mut out: Vec<Box<dyn Query>> = Vec::new();
+    if !p.include_sensitive {
+        out.push(term(f.public, "1"));
+    }
     if !p.categories.is_empty() {
         let any: Vec<(Occur, Box<dyn Query>)> =
             p.categories.iter().map(|c| (Occur::Should, term(f.category_code, c))).collect();
