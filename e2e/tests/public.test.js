@@ -60,3 +60,27 @@ for (const [path, name, status] of PAGES) {
     assert.equal(await page.evaluate(() => document.activeElement.id), 'contenu');
   });
 }
+
+test('a result opens its sheet, whose error report form is accessible too', async () => {
+  await page.goto(server.url + '/annuaire?q=ssiad&autour=Colombes&age=58');
+  const link = page.locator('a[href^="/annuaire/offre-"], a[href^="/annuaire/etablissement-"]').first();
+  const href = await link.getAttribute('href');
+  assert.ok(href, 'a result links to its sheet');
+  const res = await page.goto(server.url + href);
+  assert.equal(res.status(), 200, `HTTP status of ${href}`);
+  await checkPageBasics(page);
+  await checkA11y(page, 'annuaire-fiche');
+  const report = page.locator('a[href$="/signaler"]').first();
+  const reportHref = await report.getAttribute('href');
+  assert.ok(reportHref, 'the sheet offers « Signaler une erreur »');
+  const form = await page.goto(server.url + reportHref);
+  assert.equal(form.status(), 200);
+  await checkPageBasics(page);
+  await checkA11y(page, 'annuaire-signaler');
+  // Sent empty: the errors are listed, the page stays accessible.
+  await page.evaluate(() => { window.e2eOldDocument = true; });
+  await page.locator('main form button[type=submit]').first().click();
+  await page.waitForFunction(() => !window.e2eOldDocument && document.readyState === 'complete');
+  await checkPageBasics(page);
+  await checkA11y(page, 'annuaire-signaler-erreurs');
+});
