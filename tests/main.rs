@@ -9,6 +9,7 @@ mod admin;
 mod cli;
 mod db;
 mod directory;
+mod fhir_api;
 mod jobs;
 mod journal;
 mod mail;

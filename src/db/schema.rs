@@ -292,6 +292,7 @@ diesel::table! {
         content_hash -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        ror_details -> Text,
     }
 }
 

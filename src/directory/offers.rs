@@ -86,6 +86,8 @@ pub struct Offer {
     pub created_at: NaiveDateTime,
     /// Changed here.
     pub updated_at: NaiveDateTime,
+    /// What the FHIR endpoint republishes besides the searched fields, JSON of [`OfferDetails`].
+    pub ror_details: String,
 }
 
 impl Offer {
@@ -93,6 +95,52 @@ impl Offer {
     pub fn labels(json: &str) -> Vec<Label> {
         serde_json::from_str(json).unwrap_or_default()
     }
+
+    /// The details column, parsed (empty for an offer not re-imported since the column came).
+    pub fn details(&self) -> OfferDetails {
+        serde_json::from_str(&self.ror_details).unwrap_or_default()
+    }
+
+    /// When the offer last changed: in its source (`meta.lastUpdated`) if known, else here.
+    pub fn last_updated(&self) -> NaiveDateTime {
+        self.source_updated_at.unwrap_or(self.updated_at)
+    }
+}
+
+/// A business identifier of an offer (identifiantOffre).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OfferIdentifier {
+    /// Namespace, when the source gave one.
+    pub system: Option<String>,
+    /// The identifier.
+    pub value: String,
+}
+
+/// A telephone or address anyone may see.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PublicTelecom {
+    /// FHIR `ContactPoint.system` (`phone`, `email`, `url`…; `other` when the source did not say).
+    pub system: String,
+    /// The number or address.
+    pub value: String,
+}
+
+/// What an offer keeps for the FHIR endpoint and search does not use (column `ror_details`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct OfferDetails {
+    /// First business identifier.
+    pub identifier: Option<OfferIdentifier>,
+    /// ROR id of the Organization providing it (the OI or EG of `providedBy`).
+    pub provided_by: Option<String>,
+    /// ROR id of its first Location.
+    pub location: Option<String>,
+    /// Champ d'activité (`type`, TRE_R227) with its code.
+    pub activity_field: Option<Label>,
+    /// Types d'offre (`category`, TRE_R244).
+    pub types: Vec<Label>,
+    /// Telecoms whose access level is stated « accès libre » (DIR-4).
+    pub telecoms: Vec<PublicTelecom>,
 }
 
 /// The columns an import writes.
@@ -125,6 +173,7 @@ pub struct OfferValues {
     source_updated_at: Option<NaiveDateTime>,
     content_hash: String,
     updated_at: NaiveDateTime,
+    ror_details: String,
 }
 
 /// Labels of the NOS systems an offer uses, to fill codings that come without a display.
@@ -142,6 +191,34 @@ fn label_list(codings: &[Coding], labels: &Labels) -> Vec<Label> {
                 .unwrap_or_else(|| c.code.clone()),
         })
         .collect()
+}
+
+/// Marks the digest of an offer's records: bumped when an import starts keeping more of them, so
+/// that every stored offer is rewritten once by its next import.
+const DIGEST_VERSION: &[u8] = b"offer-v2";
+
+/// The telecoms anyone may see: the offer's own, and those of its contacts, whose access level is
+/// stated « accès libre » (TRE_R283 `1`; a telecom without a level takes its contact's). A level
+/// that is not stated counts as restricted, and a contact restricted as a whole hides all its
+/// telecoms (DIR-4: this list feeds an anonymous endpoint).
+fn public_telecoms(s: &FhirHealthcareService) -> Vec<PublicTelecom> {
+    let free = |l: Option<ConfidentialityLevel>| l == Some(ConfidentialityLevel::Free);
+    let own = s.telecoms.iter().filter(|t| free(t.confidentiality_level()));
+    let of_contacts = s
+        .contacts
+        .iter()
+        .filter(|c| matches!(c.confidentiality_level(), None | Some(ConfidentialityLevel::Free)))
+        .flat_map(|c| c.telecoms.iter().map(move |t| (c, t)))
+        .filter(|(c, t)| free(t.confidentiality_level().or(c.confidentiality_level())))
+        .map(|(_, t)| t);
+    let mut out: Vec<PublicTelecom> = Vec::new();
+    for t in own.chain(of_contacts) {
+        let p = PublicTelecom { system: t.system.clone().unwrap_or_else(|| "other".into()), value: t.value.clone() };
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 struct Refs<'a> {
@@ -203,9 +280,18 @@ fn values(s: &FhirHealthcareService, refs: &Refs<'_>, labels: &Labels, now: Naiv
     let closed = s.active == Some(false)
         || s.closed_from.is_some_and(|d| d <= today && s.reopening_on.is_none_or(|r| r > today));
     let digest = Sha256::new()
+        .chain_update(DIGEST_VERSION)
         .chain_update(serde_json::to_vec(s).unwrap_or_default())
         .chain_update(serde_json::to_vec(&site).unwrap_or_default())
         .chain_update(serde_json::to_vec(&location).unwrap_or_default());
+    let details = OfferDetails {
+        identifier: s.identifiers.first().map(|i| OfferIdentifier { system: i.system.clone(), value: i.value.clone() }),
+        provided_by: s.provided_by.as_ref().and_then(|r| r.target_id("Organization")).map(str::to_owned),
+        location: s.locations.iter().find_map(|r| r.target_id("Location")).map(str::to_owned),
+        activity_field: label_list(&s.activity_fields, labels).into_iter().next(),
+        types: label_list(&s.categories, labels),
+        telecoms: public_telecoms(s),
+    };
     OfferValues {
         source: ROR.to_owned(),
         source_key: s.id.clone(),
@@ -233,6 +319,7 @@ fn values(s: &FhirHealthcareService, refs: &Refs<'_>, labels: &Labels, now: Naiv
         source_updated_at: s.last_updated.map(|t| t.naive_utc()),
         content_hash: hex::encode(digest.finalize()),
         updated_at: now,
+        ror_details: serde_json::to_string(&details).expect("serialisable details"),
     }
 }
 
@@ -319,4 +406,19 @@ pub fn count_offers(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
 /// One offer.
 pub fn find_offer(conn: &mut DbConn, id: i64) -> QueryResult<Option<Offer>> {
     dir_offers::table.find(id).select(Offer::as_select()).first(conn).optional()
+}
+
+/// One offer by its id in a source (the FHIR id of a ROR offer).
+pub fn find_offer_by_key(conn: &mut DbConn, source: &str, key: &str) -> QueryResult<Option<Offer>> {
+    dir_offers::table
+        .filter(dir_offers::source.eq(source))
+        .filter(dir_offers::source_key.eq(key))
+        .select(Offer::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The offers of these ids, in no particular order (a page of search results: one query).
+pub fn list_offers(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Offer>> {
+    dir_offers::table.filter(dir_offers::id.eq_any(ids)).select(Offer::as_select()).load(conn)
 }
