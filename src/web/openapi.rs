@@ -11,7 +11,7 @@ use utoipa::openapi::{Required, Schema};
 use utoipa::{Modify, OpenApi};
 
 use super::error::{ApiError, ApiErrorDetail};
-use super::fhir::{MAX_OFFSET, ParamDoc, SEARCH_PARAMETERS};
+use super::fhir::{ParamDoc, SEARCH_PARAMETERS};
 
 /// The document.
 #[derive(OpenApi)]
@@ -54,15 +54,12 @@ impl Modify for FhirSearchParameters {
 fn parameter(p: &ParamDoc) -> Parameter {
     let string = || ObjectBuilder::new().schema_type(Type::String).build();
     let schema: Schema = match p.name {
-        "_count" => ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).build().into(),
-        "_getpagesoffset" => ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .minimum(Some(0))
-            .maximum(Some(MAX_OFFSET as f64))
-            .build()
-            .into(),
+        // Digits, or nothing (FHIR: a parameter without value is ignored); the range is in the text.
+        "_count" | "_getpagesoffset" => {
+            ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[0-9]{0,9}$")).build().into()
+        }
         // Repeated for a span (`ge…` and `le…`).
-        "_lastUpdated" => ArrayBuilder::new().items(string()).max_items(Some(2)).build().into(),
+        "_lastUpdated" => ArrayBuilder::new().items(string()).build().into(),
         _ => string().into(),
     };
     let repeated = p.name == "_lastUpdated";

@@ -195,7 +195,10 @@ fn links(base: &str, q: &params::FhirQuery, total: usize) -> Vec<BundleLink> {
     path = "/fhir/HealthcareService/{id}",
     tag = "fhir",
     summary = "Lecture d'une offre (FHIR R4 read)",
-    params(("id" = String, Path, description = "Identifiant technique de l'offre (id de la ressource ROR)", pattern = "^[A-Za-z0-9.-]{1,64}$")),
+    params(
+        ("id" = String, Path, description = "Identifiant technique de l'offre (id de la ressource ROR)",
+         pattern = "^[A-Za-z0-9.-]{1,64}$", example = "demo-offre-0001")
+    ),
     responses(
         (status = 200, description = "HealthcareService", content_type = "application/fhir+json", body = Object),
         (status = 404, description = "Offre inconnue ou non publique (OperationOutcome)", content_type = "application/fhir+json", body = OperationOutcome),

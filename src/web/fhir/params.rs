@@ -273,14 +273,13 @@ fn apply(
             s.radius_km = radius;
         }
         "_count" => {
-            let n: usize = value.parse().map_err(|_| "_count doit être un nombre entier positif ou nul.".to_owned())?;
+            let n: usize =
+                digits(value).ok_or_else(|| "_count doit être un nombre entier positif ou nul.".to_owned())?;
             q.count = n.min(MAX_COUNT);
             s.per_page = q.count.max(1);
         }
         "_getpagesoffset" => {
-            let n: usize = value
-                .parse()
-                .ok()
+            let n: usize = digits(value)
                 .filter(|n| *n <= MAX_OFFSET)
                 .ok_or_else(|| format!("_getpagesoffset doit être un nombre entier entre 0 et {MAX_OFFSET} (affinez la recherche pour aller plus loin)."))?;
             q.offset = n;
@@ -293,6 +292,11 @@ fn apply(
         _ => unreachable!("every documented parameter is handled"),
     }
     Ok(())
+}
+
+/// A whole number written with digits only (no sign, no space: what the OpenAPI document says).
+fn digits(value: &str) -> Option<usize> {
+    value.bytes().all(|b| b.is_ascii_digit()).then(|| value.parse().ok()).flatten()
 }
 
 /// A token list (`a,b`): codes of `kind`. A code given with a system other than the expected one
