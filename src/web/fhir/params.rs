@@ -25,6 +25,10 @@ pub const MAX_OFFSET: usize = 10_000;
 const MAX_RADIUS_KM: f64 = 500.0;
 /// Longest text of `name` or `_content`.
 const MAX_TEXT: usize = 200;
+/// Most parameters in one request, and most values in one parameter (`a,b,…`): each is a clause of
+/// the query, so their number bounds its cost (ASVS 15.2.2).
+const MAX_PARAMS: usize = 50;
+const MAX_VALUES: usize = 100;
 
 /// A parameter of the endpoint, as documented in the CapabilityStatement and the OpenAPI document.
 #[derive(Debug, Clone, Copy)]
@@ -168,7 +172,11 @@ pub fn parse(query: &str, places: &Places, strict: bool) -> Result<FhirQuery, Ve
     };
     let mut errors = Vec::new();
     let mut seen_text = false;
-    for (raw_name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+    let pairs: Vec<_> = url::form_urlencoded::parse(query.as_bytes()).collect();
+    if pairs.len() > MAX_PARAMS {
+        return Err(vec![format!("Trop de paramètres : {MAX_PARAMS} au plus par recherche.")]);
+    }
+    for (raw_name, value) in pairs {
         let (name, modifier) = match raw_name.split_once(':') {
             Some((n, m)) => (n, Some(m)),
             None => (raw_name.as_ref(), None),
@@ -227,6 +235,9 @@ fn apply(
     };
     if let Some(m) = modifier.filter(|m| !allowed.contains(m)) {
         return Err(format!("Le modificateur « :{} » n'est pas pris en charge pour {name}.", short(m)));
+    }
+    if value.split(',').nth(MAX_VALUES).is_some() {
+        return Err(format!("{name} : {MAX_VALUES} valeurs au plus."));
     }
     let negate = modifier == Some("not");
     let s = &mut q.search;
@@ -574,6 +585,9 @@ mod tests {
         let errors = parse("_lastUpdated=hier&location.near=1&specialty:below=1", &places(), false).unwrap_err();
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(parse("specialty=", &places(), false).is_ok(), "an empty value is ignored");
+        let many = vec!["1"; 101].join(",");
+        assert!(parse(&format!("specialty={many}"), &places(), false).is_err());
+        assert!(parse(&vec!["specialty=1"; 51].join("&"), &places(), false).is_err());
         let other_system = parse("specialty=http://loinc.org|157", &places(), false).unwrap();
         assert!(other_system.search.codes[1].any.is_empty(), "another system matches nothing");
     }
