@@ -33,8 +33,10 @@ done
 curl -sf "$base/fhir/HealthcareService?_count=0" | grep -q '"total":[1-9]' || { cat "$data/server.log"; exit 1; }
 
 rc=0
-"$venv/bin/schemathesis" --config-file scripts/schemathesis.toml run "$base/api/openapi.json" \
-  --url "$base" --checks all --max-time "$budget" || rc=$?
+config="$PWD/scripts/schemathesis.toml"
+# From the throwaway directory: schemathesis keeps its crash cache (.schemathesis/) there.
+(cd "$data" && "$venv/bin/schemathesis" --config-file "$config" run "$base/api/openapi.json" \
+  --url "$base" --checks all --max-time "$budget") || rc=$?
 # The server's own count, to go with schemathesis' figures.
 echo "server: $(grep -c 'answered' "$data/server.log") requests answered, $(grep -Ec '"status":5[0-9]{2}' "$data/server.log") with a 5xx, $(grep -c 'panicked' "$data/server.log") panics"
 exit "$rc"
