@@ -86,7 +86,7 @@ fn entry(r: Row) -> anyhow::Result<Entry> {
         phone: r.phone,
         source: None,
         updated_on: None,
-        sensitive: false,
+        ..Default::default()
     })
 }
 

@@ -10,6 +10,7 @@ mod cli;
 mod db;
 mod directory;
 mod directory_sheet;
+mod fhir_api;
 mod jobs;
 mod journal;
 mod mail;

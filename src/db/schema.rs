@@ -293,6 +293,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         details -> Text,
+        ror_details -> Text,
     }
 }
 

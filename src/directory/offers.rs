@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::details::{self, OfferDetails};
-use super::fhir::{Coding, FhirHealthcareService, FhirImport, FhirLocation, FhirOrganization};
+use super::fhir::{Coding, ConfidentialityLevel, FhirHealthcareService, FhirImport, FhirLocation, FhirOrganization};
 use super::import::{ImportError, ImportReport, ImportRequest, Mode, record_import};
 use super::nomenclature::{self, CATEGORY_SYSTEM};
 use crate::db::schema::dir_offers;
@@ -89,6 +89,8 @@ pub struct Offer {
     pub updated_at: NaiveDateTime,
     /// What the sheet shows beyond these columns, JSON ([`OfferDetails`]).
     pub details: String,
+    /// What the FHIR endpoint republishes besides the searched fields, JSON of [`RorDetails`].
+    pub ror_details: String,
 }
 
 impl Offer {
@@ -101,6 +103,52 @@ impl Offer {
     pub fn details(&self) -> OfferDetails {
         OfferDetails::parse(&self.details)
     }
+
+    /// The FHIR details column, parsed (empty for an offer not re-imported since the column came).
+    pub fn ror_details(&self) -> RorDetails {
+        serde_json::from_str(&self.ror_details).unwrap_or_default()
+    }
+
+    /// When the offer last changed: in its source (`meta.lastUpdated`) if known, else here.
+    pub fn last_updated(&self) -> NaiveDateTime {
+        self.source_updated_at.unwrap_or(self.updated_at)
+    }
+}
+
+/// A business identifier of an offer (identifiantOffre).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OfferIdentifier {
+    /// Namespace, when the source gave one.
+    pub system: Option<String>,
+    /// The identifier.
+    pub value: String,
+}
+
+/// A telephone or address anyone may see.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PublicTelecom {
+    /// FHIR `ContactPoint.system` (`phone`, `email`, `url`…; `other` when the source did not say).
+    pub system: String,
+    /// The number or address.
+    pub value: String,
+}
+
+/// What an offer keeps for the FHIR endpoint and search does not use (column `ror_details`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct RorDetails {
+    /// First business identifier.
+    pub identifier: Option<OfferIdentifier>,
+    /// ROR id of the Organization providing it (the OI or EG of `providedBy`).
+    pub provided_by: Option<String>,
+    /// ROR id of its first Location.
+    pub location: Option<String>,
+    /// Champ d'activité (`type`, TRE_R227) with its code.
+    pub activity_field: Option<Label>,
+    /// Types d'offre (`category`, TRE_R244).
+    pub types: Vec<Label>,
+    /// Telecoms whose access level is stated « accès libre » (DIR-4).
+    pub telecoms: Vec<PublicTelecom>,
 }
 
 /// The columns an import writes.
@@ -134,11 +182,13 @@ pub struct OfferValues {
     content_hash: String,
     updated_at: NaiveDateTime,
     details: String,
+    ror_details: String,
 }
 
-/// Bumped when the import stores more of the source (the `details` of 2026-11-27): the digest
-/// of every offer changes, so that the next import rewrites them all once.
-const DIGEST_VERSION: &[u8] = b"offer-v2";
+/// Bumped when the import stores more of the source (the sheet's `details` of 2026-11-27, the
+/// FHIR endpoint's `ror_details` of 2026-11-28): the digest of every offer changes, so that the
+/// next import rewrites them all once.
+const DIGEST_VERSION: &[u8] = b"offer-v3";
 
 /// Labels of the NOS systems an offer uses, to fill codings that come without a display.
 type Labels = HashMap<String, HashMap<String, String>>;
@@ -152,6 +202,30 @@ fn label_of(c: &Coding, labels: &Labels) -> String {
 
 fn label_list(codings: &[Coding], labels: &Labels) -> Vec<Label> {
     codings.iter().map(|c| Label { code: c.code.clone(), label: label_of(c, labels) }).collect()
+}
+
+/// The telecoms anyone may see: the offer's own, and those of its contacts, whose access level is
+/// stated « accès libre » (TRE_R283 `1`; a telecom without a level takes its contact's). A level
+/// that is not stated counts as restricted, and a contact restricted as a whole hides all its
+/// telecoms (DIR-4: this list feeds an anonymous endpoint).
+fn public_telecoms(s: &FhirHealthcareService) -> Vec<PublicTelecom> {
+    let free = |l: Option<ConfidentialityLevel>| l == Some(ConfidentialityLevel::Free);
+    let own = s.telecoms.iter().filter(|t| free(t.confidentiality_level()));
+    let of_contacts = s
+        .contacts
+        .iter()
+        .filter(|c| matches!(c.confidentiality_level(), None | Some(ConfidentialityLevel::Free)))
+        .flat_map(|c| c.telecoms.iter().map(move |t| (c, t)))
+        .filter(|(c, t)| free(t.confidentiality_level().or(c.confidentiality_level())))
+        .map(|(_, t)| t);
+    let mut out: Vec<PublicTelecom> = Vec::new();
+    for t in own.chain(of_contacts) {
+        let p = PublicTelecom { system: t.system.clone().unwrap_or_else(|| "other".into()), value: t.value.clone() };
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 struct Refs<'a> {
@@ -210,6 +284,14 @@ fn values(s: &FhirHealthcareService, refs: &Refs<'_>, labels: &Labels, now: Naiv
         .chain_update(serde_json::to_vec(&site).unwrap_or_default())
         .chain_update(serde_json::to_vec(&entity).unwrap_or_default())
         .chain_update(serde_json::to_vec(&location).unwrap_or_default());
+    let ror = RorDetails {
+        identifier: s.identifiers.first().map(|i| OfferIdentifier { system: i.system.clone(), value: i.value.clone() }),
+        provided_by: s.provided_by.as_ref().and_then(|r| r.target_id("Organization")).map(str::to_owned),
+        location: s.locations.iter().find_map(|r| r.target_id("Location")).map(str::to_owned),
+        activity_field: label_list(&s.activity_fields, labels).into_iter().next(),
+        types: label_list(&s.categories, labels),
+        telecoms: public_telecoms(s),
+    };
     OfferValues {
         source: ROR.to_owned(),
         source_key: s.id.clone(),
@@ -238,6 +320,7 @@ fn values(s: &FhirHealthcareService, refs: &Refs<'_>, labels: &Labels, now: Naiv
         content_hash: hex::encode(digest.finalize()),
         updated_at: now,
         details: serde_json::to_string(&details).expect("serialisable details"),
+        ror_details: serde_json::to_string(&ror).expect("serialisable details"),
     }
 }
 
@@ -324,4 +407,19 @@ pub fn count_offers(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
 /// One offer.
 pub fn find_offer(conn: &mut DbConn, id: i64) -> QueryResult<Option<Offer>> {
     dir_offers::table.find(id).select(Offer::as_select()).first(conn).optional()
+}
+
+/// One offer by its id in a source (the FHIR id of a ROR offer).
+pub fn find_offer_by_key(conn: &mut DbConn, source: &str, key: &str) -> QueryResult<Option<Offer>> {
+    dir_offers::table
+        .filter(dir_offers::source.eq(source))
+        .filter(dir_offers::source_key.eq(key))
+        .select(Offer::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The offers of these ids, in no particular order (a page of search results: one query).
+pub fn list_offers(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Offer>> {
+    dir_offers::table.filter(dir_offers::id.eq_any(ids)).select(Offer::as_select()).load(conn)
 }

@@ -20,7 +20,9 @@ const MAX_FORM_BYTES: usize = 256 * 1024;
 
 /// The middleware.
 pub async fn guard(req: Request, next: Next) -> Response {
-    if *req.method() != Method::POST || req.uri().path().starts_with("/api/") {
+    // `/api` and `/fhir` take no form and no POST (a POST there is a 405, not a forgery).
+    let path = req.uri().path();
+    if *req.method() != Method::POST || path.starts_with("/api/") || path.starts_with("/fhir/") {
         return next.run(req).await;
     }
     let is_form = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {

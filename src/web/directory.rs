@@ -10,8 +10,9 @@ use askama_web::WebTemplate;
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::error::AppError;
+use super::error::{ApiError, AppError};
 use super::extract::Ctx;
 use super::layout::Layout;
 use super::session::Viewer;
@@ -25,32 +26,42 @@ use crate::journal::{self, AccessContext, Action, Object, Outcome};
 /// Results per page.
 const PER_PAGE: usize = 20;
 
-/// The query string of a search (French parameter names: they show in the address bar).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// The query string of a search (French parameter names: they show in the address bar). Its
+/// `param` attributes are the OpenAPI description of `GET /api/directory/search`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchForm {
     /// Free text.
     #[serde(default)]
+    #[param(required = false, example = "ssiad")]
     pub q: String,
     /// Commune name or postal code to search around.
     #[serde(default)]
+    #[param(required = false, example = "Colombes")]
     pub autour: String,
     /// Patient's age.
     #[serde(default)]
+    #[param(required = false, value_type = Option<String>, pattern = r"^[0-9]{0,3}$", example = "58")]
     pub age: String,
     /// Category code.
     #[serde(default)]
+    #[param(required = false, example = "354")]
     pub categorie: String,
     /// INSEE département.
     #[serde(default)]
+    #[param(required = false, example = "92")]
     pub departement: String,
     /// INSEE commune.
     #[serde(default)]
+    #[param(required = false, example = "92025")]
     pub commune: String,
-    /// Page number.
+    /// Page number (the API refuses pages past 500; the page shows the last one).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
     pub page: Option<usize>,
     /// API only: also count the facets (`facettes=1`); the page always shows them.
     #[serde(default)]
+    #[param(minimum = 0, maximum = 1)]
     pub facettes: Option<u8>,
 }
 
@@ -105,10 +116,11 @@ struct Resolved {
 
 async fn resolve(state: &AppState, viewer: &Viewer, form: &SearchForm) -> Result<Resolved, AppError> {
     let mut errors = Vec::new();
-    let age = match form.age.trim() {
+    // Digits only (no sign, no spaces): what the OpenAPI document promises.
+    let age = match form.age.as_str() {
         "" => None,
         a => match a.parse::<i64>() {
-            Ok(n) if (0..=130).contains(&n) => Some(n),
+            Ok(n) if (0..=130).contains(&n) && a.bytes().all(|b| b.is_ascii_digit()) => Some(n),
             _ => {
                 errors.push("L'âge doit être un nombre entier d'années, entre 0 et 130.".to_owned());
                 None
@@ -140,6 +152,7 @@ async fn resolve(state: &AppState, viewer: &Viewer, form: &SearchForm) -> Result
         facets: true,
         // DIR-4: sensitive units are found by logged-in accounts only.
         include_sensitive: viewer.0.is_some(),
+        ..Default::default()
     };
     Ok(Resolved { params, place, errors })
 }
@@ -286,7 +299,7 @@ pub async fn search_page(
 }
 
 /// The JSON answer of the search API.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SearchResponse {
     /// The place searched around, if any.
     place: Option<PlaceJson>,
@@ -295,21 +308,50 @@ pub struct SearchResponse {
     results: SearchResults,
 }
 
-#[derive(Serialize)]
+/// The commune a search is around.
+#[derive(Serialize, ToSchema)]
 struct PlaceJson {
+    /// Name.
     name: String,
+    /// INSEE code.
     insee: String,
+    /// Latitude of the centre of its entries (WGS84).
     lat: f64,
+    /// Longitude.
     lon: f64,
 }
 
 /// `GET /api/directory/search`: the same parameters as the page.
+#[utoipa::path(
+    get,
+    path = "/api/directory/search",
+    tag = "annuaire",
+    summary = "Recherche dans l'annuaire de l'offre (établissements FINESS et offres du ROR)",
+    description = "Les mêmes paramètres que la page /annuaire. Autour d'une commune (`autour`), les résultats sont \
+                   triés par distance (`distance_km`) et le rayon s'élargit jusqu'à trouver assez de résultats \
+                   (`radius_km`). Les unités sensibles n'y figurent que pour les professionnels connectés.",
+    params(SearchForm),
+    responses(
+        (status = 200, description = "Une page de résultats (20 par page)", body = SearchResponse),
+        (status = 400, description = "Paramètre invalide (âge, commune inconnue…), message en français", body = ApiError),
+        (status = 429, description = "Trop de requêtes", body = ApiError),
+        (status = 503, description = "Service momentanément indisponible", body = ApiError),
+    )
+)]
 pub async fn search_api(
     State(state): State<AppState>,
     viewer: Viewer,
     Ctx(ctx): Ctx,
     Query(form): Query<SearchForm>,
 ) -> Result<Json<SearchResponse>, AppError> {
+    if form.facettes.is_some_and(|f| f > 1) {
+        return Err(AppError::BadRequest("facettes vaut 0 ou 1.".into()));
+    }
+    if form.page.is_some_and(|p| !(1..=500).contains(&p)) {
+        return Err(AppError::BadRequest(
+            "page est un nombre entre 1 et 500 : affinez la recherche pour aller plus loin.".into(),
+        ));
+    }
     let mut resolved = resolve(&state, &viewer, &form).await?;
     // Counting facets over every match is the costliest part of a search: clients ask for it.
     resolved.params.facets = form.facettes == Some(1);

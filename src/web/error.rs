@@ -6,6 +6,8 @@
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::db::{Unavailable, is_transient};
 
@@ -86,6 +88,27 @@ impl AppError {
             _ => None,
         }
     }
+}
+
+/// The JSON body of an error under `/api` (written by `render_errors`, documented in the OpenAPI
+/// document).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiError {
+    /// What went wrong.
+    pub error: ApiErrorDetail,
+}
+
+/// The detail of an [`ApiError`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiErrorDetail {
+    /// HTTP status.
+    #[schema(example = 400)]
+    pub status: u16,
+    /// Stable machine code (see [`code`]).
+    #[schema(example = "bad_request")]
+    pub code: &'static str,
+    /// What happened, in French, for the user.
+    pub message: String,
 }
 
 /// Attached to error responses so that `render_errors` renders them.

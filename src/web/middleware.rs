@@ -14,7 +14,7 @@ use ipnet::IpNet;
 use rand::RngCore;
 use tracing::Instrument;
 
-use super::error::{ErrorKind, OwnBody, RETRY_AFTER_SECS, code, describe};
+use super::error::{ApiError, ApiErrorDetail, ErrorKind, OwnBody, RETRY_AFTER_SECS, code, describe};
 use super::layout::{ErrorPage, Layout};
 use super::session::Viewer;
 use crate::app::AppState;
@@ -114,10 +114,12 @@ pub async fn allowed_methods(req: Request, next: Next) -> Response {
 }
 
 /// Replaces the body of every error response by the portal's own page (HTML) or object
-/// (JSON under `/api`), so that no framework message, stack trace or SQL ever reaches a client.
+/// (JSON under `/api`, a FHIR OperationOutcome under `/fhir`), so that no framework message, stack
+/// trace or SQL ever reaches a client.
 pub async fn render_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let is_api = path == "/api" || path.starts_with("/api/") || path == "/fhir" || path.starts_with("/fhir/");
+    let is_api = path == "/api" || path.starts_with("/api/");
+    let is_fhir = path == "/fhir" || path.starts_with("/fhir/");
     let request_id = req.extensions().get::<RequestMeta>().map(|m| m.id.clone());
     let viewer = req.extensions().get::<Viewer>().cloned().unwrap_or_default();
     let res = next.run(req).await;
@@ -132,10 +134,11 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
         .collect();
     let route = res.extensions().get::<RouteName>().cloned();
     let (title, text) = describe(status);
-    let mut out = if is_api {
-        let body = serde_json::json!({
-            "error": { "status": status.as_u16(), "code": code(status), "message": message.as_deref().unwrap_or(text) }
-        });
+    let mut out = if is_fhir {
+        super::fhir::error_response(status, message)
+    } else if is_api {
+        let message = message.unwrap_or_else(|| text.to_owned());
+        let body = ApiError { error: ApiErrorDetail { status: status.as_u16(), code: code(status), message } };
         (status, axum::Json(body)).into_response()
     } else {
         let page = ErrorPage {

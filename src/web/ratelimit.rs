@@ -315,7 +315,7 @@ mod tests {
         for p in ["/static/abc/site.css", "/healthz", "/readyz", "/metrics"] {
             assert!(is_exempt(p), "{p}");
         }
-        for p in ["/", "/annuaire", "/api/directory/search", "/healthz/x", "/staticx"] {
+        for p in ["/", "/annuaire", "/api/directory/search", "/fhir/HealthcareService", "/healthz/x", "/staticx"] {
             assert!(!is_exempt(p), "{p}");
         }
         for p in ["/connexion", "/connexion/second-facteur", "/inscription", "/mot-de-passe-oublie"] {

@@ -4,7 +4,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::{
-    account, admin, assets, directory, documents, health, me, mfa, pages, people, register, reports, sheet, terms,
+    account, admin, assets, directory, documents, fhir, health, me, mfa, openapi, pages, people, register, reports,
+    sheet, terms,
 };
 use crate::app::AppState;
 use crate::terms::LegalDoc;
@@ -18,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin())
         .merge(operations())
         .nest("/api", api())
+        .nest("/fhir", fhir())
 }
 
 /// Visitors: home, services (the directory, its sheets and their error reports: DIR-1, DIR-2,
@@ -116,9 +118,19 @@ fn operations() -> Router<AppState> {
         .route("/metrics", get(health::metrics_with_token))
 }
 
-/// The JSON API.
+/// The JSON API, and its OpenAPI document.
 fn api() -> Router<AppState> {
-    Router::new().route("/directory/search", get(directory::search_api))
+    Router::new()
+        .route("/directory/search", get(directory::search_api))
+        .route("/openapi.json", get(openapi::openapi_json))
+}
+
+/// The read-only FHIR R4 endpoint over the directory's offers (public data only).
+fn fhir() -> Router<AppState> {
+    Router::new()
+        .route("/metadata", get(fhir::metadata))
+        .route("/HealthcareService", get(fhir::search))
+        .route("/HealthcareService/{id}", get(fhir::read))
 }
 
 /// The private metrics listener (`metrics_listen`).

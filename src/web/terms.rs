@@ -82,7 +82,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
 
 fn refuse_while_gated(req: &Request) -> Response {
     let path = req.uri().path();
-    if path == "/api" || path.starts_with("/api/") {
+    if under(path, &["/api", "/fhir"]) {
         let mut res = StatusCode::FORBIDDEN.into_response();
         res.extensions_mut().insert(ErrorKind {
             message: Some(

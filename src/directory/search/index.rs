@@ -17,7 +17,7 @@ use crate::directory::model::Site;
 use crate::directory::offers::Offer;
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Memory given to the index writer.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
@@ -43,6 +43,41 @@ pub(super) struct Fields {
     /// `1` on entries anyone may find; sensitive units lack it (DIR-4: logged-in accounts only).
     pub public: Field,
     pub card: Field,
+    /// Exact codes for structured filters (see [`code`]).
+    pub codes: Field,
+    /// Last change, seconds since 1970 (UTC).
+    pub updated: Field,
+}
+
+/// The terms of the `codes` field: `<kind>:<value>`, e.g. `specialty:157`; city names are folded.
+pub mod code {
+    /// `kind:site` or `kind:offer`.
+    pub const KIND: &str = "kind";
+    /// The id in the source (FHIR id of a ROR offer).
+    pub const SOURCE_ID: &str = "id";
+    /// A business identifier, as `value` and as `system|value`.
+    pub const IDENTIFIER: &str = "identifier";
+    /// Champ d'activité (TRE_R227).
+    pub const ACTIVITY_FIELD: &str = "type";
+    /// Type d'offre (TRE_R244).
+    pub const OFFER_TYPE: &str = "category";
+    /// Activité opérationnelle (TRE_R211).
+    pub const SPECIALTY: &str = "specialty";
+    /// Mode de prise en charge (TRE_R213).
+    pub const CARE_MODE: &str = "characteristic";
+    /// Public pris en charge (TRE_R239).
+    pub const PUBLIC: &str = "public";
+    /// Postal code.
+    pub const POSTAL_CODE: &str = "postalcode";
+    /// Town, folded (« asnieres sur seine »).
+    pub const CITY: &str = "city";
+    /// INSEE commune.
+    pub const COMMUNE: &str = "commune";
+
+    /// The term of a code.
+    pub fn term(kind: &str, value: &str) -> String {
+        format!("{kind}:{value}")
+    }
 }
 
 fn schema() -> (Schema, Fields) {
@@ -69,6 +104,8 @@ fn schema() -> (Schema, Fields) {
         publics: b.add_text_field("publics", STRING),
         public: b.add_text_field("public", STRING),
         card: b.add_text_field("card", STORED),
+        codes: b.add_text_field("codes", STRING),
+        updated: b.add_i64_field("updated", INDEXED | FAST),
     };
     (b.build(), fields)
 }
@@ -125,6 +162,19 @@ pub struct Entry {
     pub updated_on: Option<chrono::NaiveDate>,
     /// A sensitive unit: found by logged-in accounts only (DIR-4).
     pub sensitive: bool,
+    /// When it last changed, in its source if known (FHIR `_lastUpdated`).
+    pub last_updated: Option<chrono::NaiveDateTime>,
+    /// Exact codes for structured filters, as [`code::term`]s.
+    pub codes: Vec<String>,
+}
+
+/// The codes of a place: postal code, folded town and INSEE commune.
+fn place_codes(postal_code: Option<&str>, city: Option<&str>, insee: Option<&str>) -> Vec<String> {
+    let city = city.map(|c| fold_words(c).join(" ")).filter(|c| !c.is_empty());
+    [(code::POSTAL_CODE, postal_code), (code::CITY, city.as_deref()), (code::COMMUNE, insee)]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| code::term(k, v)))
+        .collect()
 }
 
 /// Offers and sites share the index; an offer's key is its id plus this.
@@ -149,6 +199,10 @@ impl From<&Site> for Entry {
             phone: site.phone.clone(),
             source: Some(site.source.clone()),
             updated_on: site.source_updated_on,
+            last_updated: Some(site.source_updated_on.and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or(site.updated_at)),
+            codes: std::iter::once(code::term(code::KIND, "site"))
+                .chain(place_codes(site.postal_code.as_deref(), site.city.as_deref(), site.commune_insee.as_deref()))
+                .collect(),
             ..Default::default()
         }
     }
@@ -157,7 +211,27 @@ impl From<&Site> for Entry {
 impl From<&Offer> for Entry {
     fn from(o: &Offer) -> Self {
         let publics = Offer::labels(&o.publics);
-        let activities = Offer::labels(&o.activities).into_iter().chain(Offer::labels(&o.care_modes)).map(|l| l.label);
+        let (specialties, care_modes) = (Offer::labels(&o.activities), Offer::labels(&o.care_modes));
+        let details = o.ror_details();
+        let mut codes = vec![code::term(code::KIND, "offer"), code::term(code::SOURCE_ID, &o.source_key)];
+        if let Some(id) = &details.identifier {
+            codes.push(code::term(code::IDENTIFIER, &id.value));
+            if let Some(system) = &id.system {
+                codes.push(code::term(code::IDENTIFIER, &format!("{system}|{}", id.value)));
+            }
+        }
+        let coded = [
+            (code::ACTIVITY_FIELD, details.activity_field.as_slice()),
+            (code::OFFER_TYPE, details.types.as_slice()),
+            (code::SPECIALTY, specialties.as_slice()),
+            (code::CARE_MODE, care_modes.as_slice()),
+            (code::PUBLIC, publics.as_slice()),
+        ];
+        for (kind, labels) in coded {
+            codes.extend(labels.iter().map(|l| code::term(kind, &l.code)));
+        }
+        codes.extend(place_codes(o.postal_code.as_deref(), o.city.as_deref(), o.commune_insee.as_deref()));
+        let activities = specialties.into_iter().chain(care_modes).map(|l| l.label);
         Self {
             key: OFFER_KEY_BASE + o.id as u64,
             kind: "offer",
@@ -183,13 +257,15 @@ impl From<&Offer> for Entry {
             source: Some(o.source.clone()),
             updated_on: o.source_updated_at.map(|t| t.date()),
             sensitive: o.sensitive,
+            last_updated: Some(o.last_updated()),
+            codes,
         }
     }
 }
 
 /// What a result shows, stored with the document so that a page of results needs no query to
 /// the database.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Card {
     /// `site` or `offer`.
     pub kind: String,
@@ -503,6 +579,12 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
     }
     if !e.sensitive {
         d.add_text(f.public, "1");
+    }
+    for c in &e.codes {
+        d.add_text(f.codes, c);
+    }
+    if let Some(t) = e.last_updated {
+        d.add_i64(f.updated, t.and_utc().timestamp());
     }
     if let (Some(lat), Some(lon)) = (e.lat, e.lon) {
         d.add_f64(f.lat, lat);

@@ -8,5 +8,5 @@ pub mod places;
 mod query;
 pub mod text;
 
-pub use index::{Card, Entry, OFFER_KEY_BASE, SCHEMA_VERSION, SearchIndex};
-pub use query::{Facet, Hit, SearchParams, SearchResults, Segment};
+pub use index::{Card, Entry, OFFER_KEY_BASE, SCHEMA_VERSION, SearchIndex, code};
+pub use query::{CodeFilter, CodeMatch, Facet, Hit, RangeField, RangeFilter, SearchParams, SearchResults, Segment};

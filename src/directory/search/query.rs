@@ -12,6 +12,7 @@ use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
+use utoipa::ToSchema;
 
 use super::index::{Card, Fields, SearchIndex};
 use super::text::{fold_words, french_analyzer};
@@ -50,10 +51,60 @@ pub struct SearchParams {
     pub per_page: usize,
     /// Whether sensitive units may be found: only for logged-in accounts (DIR-4).
     pub include_sensitive: bool,
+    /// Results to skip, when not whole pages (FHIR `_getpagesoffset`); overrides `page`.
+    pub offset: Option<usize>,
+    /// Filters on exact codes (see `index::code`): every one must hold.
+    pub codes: Vec<CodeFilter>,
+    /// Filters on numeric ranges: every one must hold.
+    pub ranges: Vec<RangeFilter>,
+    /// Match the text against names only, every word, without typos (FHIR `name`).
+    pub name_only: bool,
+}
+
+/// A filter on the `codes` field: any of the terms (a FHIR token list `a,b`), or none of them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CodeFilter {
+    /// The terms (`index::code::term`), any of which matches.
+    pub any: Vec<CodeMatch>,
+    /// Keep the entries that match none of them instead (FHIR `:not`).
+    pub negate: bool,
+}
+
+/// One term of a [`CodeFilter`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeMatch {
+    /// The term.
+    pub term: String,
+    /// Match every term that starts with it (FHIR string search) rather than it exactly.
+    pub prefix: bool,
+}
+
+/// A numeric field that can be filtered by range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeField {
+    /// Youngest age taken (0 when the entry does not say).
+    AgeMin,
+    /// Oldest age taken (200 when the entry does not say).
+    AgeMax,
+    /// Last change, seconds since 1970 (UTC).
+    Updated,
+}
+
+/// A filter on a numeric field: within bounds, or outside them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeFilter {
+    /// The field.
+    pub field: RangeField,
+    /// Lower bound.
+    pub low: Bound<i64>,
+    /// Upper bound.
+    pub high: Bound<i64>,
+    /// Keep the entries outside the bounds instead (FHIR `ne`).
+    pub negate: bool,
 }
 
 /// A part of a highlighted name.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct Segment {
     /// The text.
     pub text: String,
@@ -62,7 +113,7 @@ pub struct Segment {
 }
 
 /// One result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Hit {
     /// What the result shows.
     #[serde(flatten)]
@@ -76,7 +127,7 @@ pub struct Hit {
 }
 
 /// A facet value and how many results have it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct Facet {
     /// The value (a code).
     pub value: String,
@@ -85,7 +136,7 @@ pub struct Facet {
 }
 
 /// A page of results.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SearchResults {
     /// Results matching, all pages.
     pub total: usize,
@@ -110,9 +161,9 @@ impl SearchIndex {
         let tokens = analyze(&p.text);
         let filters = filters(f, p);
         let per_page = p.per_page.clamp(1, 100);
-        let offset = p.page.saturating_sub(1) * per_page;
+        let offset = p.offset.unwrap_or(p.page.saturating_sub(1) * per_page);
         let places = self.places();
-        let boost = commune_boost(f, &places, &p.text);
+        let boost = if p.name_only { None } else { commune_boost(f, &places, &p.text) };
         let top = || TopDocs::with_limit(per_page).and_offset(offset).order_by_score();
         let enough = per_page.min(10);
         // « ehpad lyon », « cmp adultes gennevilliers »: when the query ends with a commune and no
@@ -120,13 +171,14 @@ impl SearchIndex {
         // there); if that finds less than a page, the general plans below run, with the commune as
         // a boost.
         let mut in_commune = None;
-        if p.commune.is_none() && p.near.is_none() {
+        if p.commune.is_none() && p.near.is_none() && !p.name_only {
             if let Some((codes, rest, _)) = trailing_commune(&places, &p.text) {
                 let rest_tokens = analyze(&rest);
                 if !rest_tokens.is_empty() {
-                    let mut scoped = filters.iter().map(|q| q.box_clone()).collect::<Vec<_>>();
-                    scoped.push(any_term(f.insee, &codes));
-                    let plan = Plan { occur: Occur::Must, fuzzy: false };
+                    let mut scoped: Vec<(Occur, Box<dyn Query>)> =
+                        filters.iter().map(|(o, q)| (*o, q.box_clone())).collect();
+                    scoped.push((Occur::Must, any_term(f.insee, &codes)));
+                    let plan = Plan { occur: Occur::Must, fuzzy: false, names_only: false };
                     let q = build(f, &rest_tokens, &format!("{rest} "), &scoped, plan, None);
                     let (n, hits) = searcher.search(&q, &(Count, top()))?;
                     if n >= enough {
@@ -137,7 +189,7 @@ impl SearchIndex {
         }
         // Cheapest plan first: exact words (and the prefix of the last one). Typos are tried only
         // when that finds fewer than a page; « any word » only when nothing has every word.
-        let mut plan = Plan { occur: Occur::Must, fuzzy: false };
+        let mut plan = Plan { occur: Occur::Must, fuzzy: false, names_only: p.name_only };
         let found_in_commune = in_commune.is_some();
         let (mut query, (mut total, mut best)) = match in_commune {
             Some((q, (n, mut scoped))) => {
@@ -147,7 +199,7 @@ impl SearchIndex {
                     if let Some((_, rest, tail)) = trailing_commune(&places, &p.text) {
                         // Every word, the commune's included, in the name itself.
                         let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-                            filters.iter().map(|q| (Occur::Must, q.box_clone())).collect();
+                            filters.iter().map(|(o, q)| (*o, q.box_clone())).collect();
                         for t in analyze(&rest).into_iter().chain(analyze(&tail)) {
                             let term = Term::from_field_text(f.name, &t);
                             clauses.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
@@ -172,12 +224,14 @@ impl SearchIndex {
                 (q, r)
             }
         };
-        if !found_in_commune && total < enough && tokens.iter().any(|t| t.chars().count() >= 4) {
+        // A name search (FHIR `name`) is a filter: no typos, no « any word ».
+        let lenient = !p.name_only && !found_in_commune;
+        if lenient && total < enough && tokens.iter().any(|t| t.chars().count() >= 4) {
             plan.fuzzy = true;
             query = build(f, &tokens, &p.text, &filters, plan, boost.as_deref());
             (total, best) = searcher.search(&query, &(Count, top()))?;
         }
-        if total == 0 && tokens.len() > 1 {
+        if lenient && total == 0 && tokens.len() > 1 {
             plan.occur = Occur::Should;
             query = build(f, &tokens, &p.text, &filters, plan, boost.as_deref());
             (total, best) = searcher.search(&query, &(Count, top()))?;
@@ -214,32 +268,66 @@ fn analyze(text: &str) -> Vec<String> {
     out
 }
 
-fn filters(f: &Fields, p: &SearchParams) -> Vec<Box<dyn Query>> {
+/// The filters of a search, each with how it must occur (`Must`, or `MustNot` for negations).
+fn filters(f: &Fields, p: &SearchParams) -> Vec<(Occur, Box<dyn Query>)> {
     let term = |field: Field, v: &str| -> Box<dyn Query> {
         Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic))
     };
-    let mut out: Vec<Box<dyn Query>> = Vec::new();
+    let mut out: Vec<(Occur, Box<dyn Query>)> = structured(f, p);
     if !p.include_sensitive {
-        out.push(term(f.public, "1"));
+        out.push((Occur::Must, term(f.public, "1")));
     }
+    let mut push = |q: Box<dyn Query>| out.push((Occur::Must, q));
     if !p.categories.is_empty() {
         let any: Vec<(Occur, Box<dyn Query>)> =
             p.categories.iter().map(|c| (Occur::Should, term(f.category_code, c))).collect();
-        out.push(Box::new(BooleanQuery::new(any)));
+        push(Box::new(BooleanQuery::new(any)));
     }
     if !p.publics.is_empty() {
         let any: Vec<(Occur, Box<dyn Query>)> = p.publics.iter().map(|c| (Occur::Should, term(f.publics, c))).collect();
-        out.push(Box::new(BooleanQuery::new(any)));
+        push(Box::new(BooleanQuery::new(any)));
     }
     if let Some(d) = &p.departement {
-        out.push(term(f.departement, d));
+        push(term(f.departement, d));
     }
     if let Some(c) = &p.commune {
-        out.push(term(f.insee, c));
+        push(term(f.insee, c));
     }
     if let Some(age) = p.age {
-        out.push(Box::new(RangeQuery::new(Bound::Unbounded, Bound::Included(Term::from_field_i64(f.age_min, age)))));
-        out.push(Box::new(RangeQuery::new(Bound::Included(Term::from_field_i64(f.age_max, age)), Bound::Unbounded)));
+        push(Box::new(RangeQuery::new(Bound::Unbounded, Bound::Included(Term::from_field_i64(f.age_min, age)))));
+        push(Box::new(RangeQuery::new(Bound::Included(Term::from_field_i64(f.age_max, age)), Bound::Unbounded)));
+    }
+    out
+}
+
+/// The code and range filters (the FHIR endpoint's).
+fn structured(f: &Fields, p: &SearchParams) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for filter in &p.codes {
+        let any: Vec<(Occur, Box<dyn Query>)> = filter
+            .any
+            .iter()
+            .map(|m| -> (Occur, Box<dyn Query>) {
+                let t = Term::from_field_text(f.codes, &m.term);
+                let q: Box<dyn Query> = if m.prefix {
+                    Box::new(FuzzyTermQuery::new_prefix(t, 0, true))
+                } else {
+                    Box::new(TermQuery::new(t, IndexRecordOption::Basic))
+                };
+                (Occur::Should, q)
+            })
+            .collect();
+        out.push((if filter.negate { Occur::MustNot } else { Occur::Must }, Box::new(BooleanQuery::new(any))));
+    }
+    for r in &p.ranges {
+        let field = match r.field {
+            RangeField::AgeMin => f.age_min,
+            RangeField::AgeMax => f.age_max,
+            RangeField::Updated => f.updated,
+        };
+        let term = |v: &i64| Term::from_field_i64(field, *v);
+        let q = RangeQuery::new(r.low.as_ref().map(term), r.high.as_ref().map(term));
+        out.push((if r.negate { Occur::MustNot } else { Occur::Must }, Box::new(q)));
     }
     out
 }
@@ -251,6 +339,8 @@ struct Plan {
     occur: Occur,
     /// Whether words may match with one or two typos.
     fuzzy: bool,
+    /// Whether only names are searched.
+    names_only: bool,
 }
 
 /// A query that ends with the name of a commune: the INSEE codes of that name, the words before
@@ -308,23 +398,24 @@ fn build(
     f: &Fields,
     tokens: &[String],
     raw: &str,
-    filters: &[Box<dyn Query>],
+    filters: &[(Occur, Box<dyn Query>)],
     plan: Plan,
     boost: Option<&dyn Query>,
 ) -> Box<dyn Query> {
     let word_occur = plan.occur;
     let typing_last = !raw.ends_with(char::is_whitespace);
-    let fields = [(f.name, 3.0), (f.category, 2.0), (f.keywords, 1.5), (f.place, 1.5)];
+    let all = [(f.name, 3.0), (f.category, 2.0), (f.keywords, 1.5), (f.place, 1.5)];
+    let (fields, lookup) = if plan.names_only { (&all[..1], f.name) } else { (&all[..], f.all) };
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
         let last = i + 1 == tokens.len() && typing_last;
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (field, boost) in fields {
+        for &(field, boost) in fields {
             let exact = TermQuery::new(Term::from_field_text(field, token), IndexRecordOption::WithFreqs);
             alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(exact), boost))));
         }
-        // Typos and prefixes are looked up once, in the field that holds every text.
-        let term = Term::from_field_text(f.all, token);
+        // Typos and prefixes are looked up once, in the field that holds every text (or the name).
+        let term = Term::from_field_text(lookup, token);
         let len = token.chars().count();
         if plan.fuzzy && len >= 4 {
             let distance = if len >= 8 { 2 } else { 1 };
@@ -340,8 +431,8 @@ fn build(
     if clauses.is_empty() {
         clauses.push((Occur::Must, Box::new(AllQuery)));
     }
-    for filter in filters {
-        clauses.push((Occur::Must, filter.box_clone()));
+    for (occur, filter) in filters {
+        clauses.push((*occur, filter.box_clone()));
     }
     if let Some(b) = boost {
         clauses.push((Occur::Should, b.box_clone()));

@@ -1,0 +1,1 @@
+alter table dir_offers drop column ror_details;
