@@ -59,6 +59,9 @@ async fn an_administrator_must_enrol_before_the_back_office() {
     assert_ne!(new_cookie, cookie);
     assert_eq!(app.get_with("/admin", &cookie).await.header("location"), "/connexion");
     assert_eq!(app.get_with("/admin", &new_cookie).await.status, StatusCode::OK);
+    // The codes page is shown under the new session: its header's logout form carries its token.
+    assert_eq!(r.count("form[action='/deconnexion']"), 1);
+    let logout_token = r.csrf_field();
     // Administrators cannot turn it off.
     let csrf = app.get_with("/compte/securite", &new_cookie).await.csrf_field();
     let r = app
@@ -70,6 +73,8 @@ async fn an_administrator_must_enrol_before_the_back_office() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(accounts::find_by_id(&mut app.conn(), admin.id).unwrap().unwrap().totp_secret.is_some());
+    let r = app.post_form("/deconnexion", &[("csrf", &logout_token)], &new_cookie).await;
+    assert_eq!((r.status, r.header("location")), (StatusCode::SEE_OTHER, "/"));
 }
 
 #[tokio::test]

@@ -202,7 +202,12 @@ pub fn complete_login(
 
 /// Opens a fresh session after a change of privilege (the second factor was just turned on),
 /// ending the current one.
-pub fn rotate_session(c: &mut DbConn, user_id: i64, current_hash: &str, now: NaiveDateTime) -> QueryResult<String> {
+pub fn rotate_session(
+    c: &mut DbConn,
+    user_id: i64,
+    current_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<(String, Session)> {
     diesel::delete(sessions::table.find(current_hash)).execute(c)?;
-    create_session(c, user_id, now, false).map(|(t, _)| t)
+    create_session(c, user_id, now, false)
 }

@@ -179,11 +179,11 @@ pub async fn activate(
         .db
         .write(move |c| {
             let Some(codes) = mfa::confirm_enrolment(c, &ctx, id, &code)? else { return Ok::<_, AppError>(None) };
-            let token = mfa::rotate_session(c, id, &hash, now)?;
-            Ok(Some((codes, token)))
+            let (token, session) = mfa::rotate_session(c, id, &hash, now)?;
+            Ok(Some((codes, token, session)))
         })
         .await?;
-    let Some((codes, token)) = done else {
+    let Some((codes, token, session)) = done else {
         let page = security_page(
             &state,
             &viewer,
@@ -195,8 +195,14 @@ pub async fn activate(
     };
     let mut user = current.user.clone();
     user.totp_secret = Some(String::new());
+    // The page is shown under the new session (its header's logout form carries the new token).
+    let renewed = Viewer(Some(std::sync::Arc::new(super::session::CurrentUser {
+        user: user.clone(),
+        session,
+        terms: current.terms.clone(),
+    })));
     let page = CodesPage {
-        layout: Layout::new(&state, &Viewer(None), None, "Vos codes de secours"),
+        layout: Layout::new(&state, &renewed, None, "Vos codes de secours"),
         intro: "La double authentification est activée.",
         codes,
         next: landing(&user),
