@@ -34,10 +34,18 @@
 //!
 //! Lists (data/passwords/README.md gives their sources and build.py): `common.txt` (common and
 //! breached passwords, French ones included) and `words.txt` (French common words, first and last
-//! names) hold keys sorted by code point, binary-searched in place (no start-up cost, no
-//! allocation); the context list is `portal.txt` (portal and territory) plus the user's e-mail,
-//! its local part and domain labels, given and family names (together and in parts of 3 letters or
-//! more), folded for each check.
+//! names) hold keys sorted by code point; the context list is `portal.txt` (portal and territory)
+//! plus the user's e-mail, its local part and domain labels, given and family names (together and
+//! in parts of 3 letters or more), folded for each check (each identifier read up to
+//! `MAX_IDENTIFIER_CHARS`, each key cut at `MAX_CONTEXT_KEY_CHARS`).
+//!
+//! **Cost.** Every list is searched through an index of its line starts (built once for the
+//! shipped lists, per check for the context list), narrowed one character of the key at a time
+//! (`Cursor`), and copies and sequences are spans rather than one step per end: a check is
+//! about linear in the folded length, even for 1,024 characters that NFKD expands eightfold
+//! (T31 found checks of several seconds before, see docs/SECURITY.md).
+
+use std::sync::OnceLock;
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
@@ -59,6 +67,12 @@ const ACCEPTED_FROM: u32 = 3 * PIECE;
 const COPY: u32 = 3;
 /// Longest period a copy may repeat.
 const MAX_PERIOD: usize = 64;
+/// Characters of each identifier (e-mail, given and family names) read for the context list:
+/// more than the profile and the e-mail accept, so this only bounds the work on refused input.
+const MAX_IDENTIFIER_CHARS: usize = 256;
+/// Longest context key, in characters (the longest key of the shipped lists has 33): a longer
+/// one is cut, so that no key is followed further than this from one position.
+const MAX_CONTEXT_KEY_CHARS: usize = 64;
 
 /// What a password is checked against besides the lists.
 pub struct PasswordContext<'a> {
@@ -141,10 +155,12 @@ pub fn check_password_with(candidate: &str, ctx: &PasswordContext<'_>, site_word
         return Err(PolicyError::Context);
     }
     let context = context_list(ctx, site_words);
+    let context_starts = line_starts(&context);
     let mut search = Search {
         c: &folded,
-        lists: [&context, COMMON, WORDS],
+        lists: [List { text: &context, starts: &context_starts }, common(), words()],
         copies: copy_reach(&folded),
+        sequences: sequence_reach(&folded),
         words: vec![None; folded.len()],
     };
     let cost = search.cheapest([true, true, true]);
@@ -203,9 +219,11 @@ fn key(text: &str) -> String {
 fn context_list(ctx: &PasswordContext<'_>, site_words: &[&str]) -> String {
     let portal = PORTAL.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
     let mut words: Vec<String> = portal.chain(site_words.iter().copied()).map(key).collect();
-    let (local, domain) = ctx.email.rsplit_once('@').unwrap_or((ctx.email, ""));
-    let (given, family) = (ctx.given_name, ctx.family_name);
-    let whole = [ctx.email, local, given, family, &format!("{given}{family}"), &format!("{family}{given}")];
+    let email = first_chars(ctx.email, MAX_IDENTIFIER_CHARS);
+    let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
+    let (given, family) =
+        (first_chars(ctx.given_name, MAX_IDENTIFIER_CHARS), first_chars(ctx.family_name, MAX_IDENTIFIER_CHARS));
+    let whole = [email, local, given, family, &format!("{given}{family}"), &format!("{family}{given}")];
     words.extend(whole.iter().map(|w| key(w)));
     // Parts of at least 3 letters: "jean.dupont92" gives "jean" and "dupont"; the domain's last label is skipped.
     let labels = domain.rsplit_once('.').map_or(domain, |(labels, _tld)| labels);
@@ -214,17 +232,28 @@ fn context_list(ctx: &PasswordContext<'_>, site_words: &[&str]) -> String {
         words.extend(folded.split(|c: char| !c.is_alphabetic()).filter(|p| p.chars().count() >= 3).map(key));
     }
     words.retain(|w| !w.is_empty());
+    for w in &mut words {
+        let cut = first_chars(w, MAX_CONTEXT_KEY_CHARS).len();
+        w.truncate(cut);
+    }
     words.sort_unstable();
     words.dedup();
     words.iter().map(|w| format!("{w}\n")).collect()
 }
 
+/// The first `n` characters of `text`.
+fn first_chars(text: &str, n: usize) -> &str {
+    text.char_indices().nth(n).map_or(text, |(at, _)| &text[..at])
+}
+
 /// The search of step 3 over a folded password, with the context, common and French word lists.
 struct Search<'a> {
     c: &'a [char],
-    lists: [&'a str; 3],
+    lists: [List<'a>; 3],
     /// For each start, how far a copy may reach ([`copy_reach`]).
     copies: Vec<usize>,
+    /// For each start, the last end of a sequence starting there ([`sequence_reach`]).
+    sequences: Vec<usize>,
     /// For each start, the ends of the spans that are words, with the index of their list (computed once).
     words: Vec<Option<Vec<(usize, usize)>>>,
 }
@@ -233,13 +262,27 @@ impl Search<'_> {
     /// The cost of the cheapest reading of the password with words of the lists in `using`, if
     /// under [`ACCEPTED_FROM`]; at least that otherwise (states that reach it are dropped: costs
     /// only grow along a reading).
+    ///
+    /// Copies and sequences cost the same whatever their length, so they are not written to each
+    /// of their ends (quadratic in a long repetition: 1,024 `ﷻ` fold to 8,192 characters) but
+    /// kept as spans: `reach[v]` is the furthest end of the spans started so far that cost `v`
+    /// in total, and each position takes the cheapest span that reaches it.
     fn cheapest(&mut self, using: [bool; 3]) -> u32 {
         let (c, n) = (self.c, self.c.len());
         let mut best = vec![u32::MAX; n + 1];
         best[0] = 0;
-        for i in 0..n {
+        let mut reach = [0usize; ACCEPTED_FROM as usize];
+        // Sequences end 3 characters or more after their start: (total cost, last end) by first end.
+        let mut sequence_from: Vec<Option<(u32, usize)>> = vec![None; n + 1];
+        for i in 0..=n {
+            if let Some((cost, last)) = sequence_from[i] {
+                reach[cost as usize] = reach[cost as usize].max(last);
+            }
+            if let Some(cost) = (0..ACCEPTED_FROM).find(|&v| reach[v as usize] >= i) {
+                best[i] = best[i].min(cost);
+            }
             let base = best[i];
-            if base >= ACCEPTED_FROM {
+            if i == n || base >= ACCEPTED_FROM {
                 continue;
             }
             let mut relax = |end: usize, cost: u32| best[end] = best[end].min(base + cost);
@@ -251,16 +294,12 @@ impl Search<'_> {
                     }
                 }
             }
-            if let [a, b, ..] = c[i..] {
-                let step = |x: char, y: char| i64::from(u32::from(y)) - i64::from(u32::from(x));
-                let mut end = i + 2;
-                while (-1..=1).contains(&step(a, b)) && end < n && step(c[end - 1], c[end]) == step(a, b) {
-                    end += 1;
-                    relax(end, PIECE);
-                }
+            if self.sequences[i] >= i + 3 && base + PIECE < ACCEPTED_FROM {
+                sequence_from[i + 3] = Some((base + PIECE, self.sequences[i]));
             }
-            for end in i + 1..=i + self.copies[i] {
-                relax(end, COPY);
+            if self.copies[i] > 0 && base + COPY < ACCEPTED_FROM {
+                let r = &mut reach[(base + COPY) as usize];
+                *r = (*r).max(i + self.copies[i]);
             }
         }
         best[n]
@@ -276,23 +315,29 @@ impl Search<'_> {
             if is_separator(c[start]) {
                 return ends;
             }
+            // How far the reading of `1` as `i` went before no list had a longer key.
+            let mut reach = c.len() - start;
             for one in ['i', 'l'] {
-                let (mut key, mut alive, mut has_one) = (String::new(), [true; 3], false);
+                if one == 'l' && !c[start..start + reach].contains(&'1') {
+                    break; // The same keys as with 'i': already searched.
+                }
+                let mut cursors = lists.map(Cursor::new);
+                let mut has_one = false;
                 for (offset, &ch) in c[start..].iter().enumerate() {
                     let Some(k) = key_char(ch, one) else { continue };
-                    key.push(k);
                     has_one |= ch == '1';
-                    if one == 'l' && !has_one {
-                        continue; // Same key as with 'i': already searched.
-                    }
-                    for (list, alive) in alive.iter_mut().enumerate().filter(|(_, alive)| **alive) {
-                        let (exact, longer) = probe(lists[list], &key);
-                        if exact {
+                    let mut alive = false;
+                    for (list, cursor) in cursors.iter_mut().enumerate() {
+                        let (exact, longer) = cursor.push(k);
+                        if exact && (one == 'i' || has_one) {
                             ends.push((start + offset + 1, list));
                         }
-                        *alive = longer;
+                        alive |= longer;
                     }
-                    if alive == [false; 3] {
+                    if !alive {
+                        if one == 'i' {
+                            reach = offset + 1;
+                        }
                         break;
                     }
                 }
@@ -313,6 +358,23 @@ fn char_cost(c: char) -> u32 {
     }
 }
 
+/// For each position `i`, the last end of the sequence starting there, or 0 when none does: the
+/// longest `c[i..end]` of 3 or more characters whose code points step by the same −1, 0 or +1.
+fn sequence_reach(c: &[char]) -> Vec<usize> {
+    let n = c.len();
+    let step = |k: usize| i64::from(u32::from(c[k + 1])) - i64::from(u32::from(c[k]));
+    let mut reach = vec![0; n];
+    // run = how many steps from k on equal step(k).
+    let mut run = 0;
+    for k in (0..n.saturating_sub(1)).rev() {
+        run = if k + 2 < n && step(k + 1) == step(k) { run + 1 } else { 1 };
+        if run >= 2 && (-1..=1).contains(&step(k)) {
+            reach[k] = k + 1 + run;
+        }
+    }
+    reach
+}
+
 /// For each position, how far a copy may reach: the longest run from there in which every
 /// character equals the one `p` places before it, for some period `p` up to [`MAX_PERIOD`].
 fn copy_reach(c: &[char]) -> Vec<usize> {
@@ -327,36 +389,82 @@ fn copy_reach(c: &[char]) -> Vec<usize> {
     reach
 }
 
-/// Looks `key` up in `list`, sorted lines each ending in `\n`: whether it is a line, and whether
-/// a longer line starts with it. A binary search on byte offsets, in place.
-fn probe(list: &str, key: &str) -> (bool, bool) {
-    let bytes = list.as_bytes();
-    let line_at = |start: usize| {
-        let end = bytes[start..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| start + p);
-        (list.get(start..end).unwrap_or_default(), end)
-    };
-    // Invariant: `lo` and `hi` are line starts (or the end); every line before `lo` is < key,
-    // every line from `hi` on is >= key.
-    let (mut lo, mut hi) = (0, bytes.len());
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        let start = bytes[lo..mid].iter().rposition(|&b| b == b'\n').map_or(lo, |p| lo + p + 1);
-        let (line, end) = line_at(start);
-        if line < key {
-            lo = end + 1;
-        } else {
-            hi = start;
+/// A list of keys sorted by code point, one per line (each ending in `\n`), with the byte
+/// offsets of its lines.
+#[derive(Clone, Copy)]
+struct List<'a> {
+    text: &'a str,
+    starts: &'a [u32],
+}
+
+/// The byte offsets of the lines of `text` (lines end in `\n`).
+fn line_starts(text: &str) -> Vec<u32> {
+    let ends = text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1);
+    std::iter::once(0).chain(ends).filter(|&i| i < text.len()).map(|i| i as u32).collect()
+}
+
+/// `common.txt`, indexed on first use.
+fn common() -> List<'static> {
+    static STARTS: OnceLock<Vec<u32>> = OnceLock::new();
+    List { text: COMMON, starts: STARTS.get_or_init(|| line_starts(COMMON)) }
+}
+
+/// `words.txt`, indexed on first use.
+fn words() -> List<'static> {
+    static STARTS: OnceLock<Vec<u32>> = OnceLock::new();
+    List { text: WORDS, starts: STARTS.get_or_init(|| line_starts(WORDS)) }
+}
+
+/// The lines of a list that start with a key grown one character at a time: a range of lines,
+/// narrowed at each character by two binary searches that compare only that character's bytes
+/// (no line is read whole, however long).
+struct Cursor<'a> {
+    list: List<'a>,
+    /// Lines `lo..hi` start with the key.
+    lo: usize,
+    hi: usize,
+    /// Length of the key in bytes.
+    depth: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(list: List<'a>) -> Self {
+        Cursor { list, lo: 0, hi: list.starts.len(), depth: 0 }
+    }
+
+    /// Line `i` without its `\n`.
+    fn line(&self, i: usize) -> &'a [u8] {
+        let start = self.list.starts[i] as usize;
+        let end = self.list.starts.get(i + 1).map_or(self.list.text.len(), |&s| s as usize) - 1;
+        &self.list.text.as_bytes()[start..end]
+    }
+
+    /// First line of `lo..hi` whose bytes after the key satisfy `pred` (monotone over the range).
+    fn first(&self, mut lo: usize, mut hi: usize, pred: impl Fn(&[u8]) -> bool) -> usize {
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let line = self.line(mid);
+            if pred(line.get(self.depth..).unwrap_or_default()) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
         }
+        lo
     }
-    if lo >= bytes.len() {
-        return (false, false);
-    }
-    let (line, end) = line_at(lo);
-    if line == key {
-        let next = if end + 1 < bytes.len() { line_at(end + 1).0 } else { "" };
-        (true, next.starts_with(key) && next.len() > key.len())
-    } else {
-        (false, line.starts_with(key))
+
+    /// Adds `k` to the key: whether the key is now a line, and whether a longer line starts with it.
+    fn push(&mut self, k: char) -> (bool, bool) {
+        let mut buf = [0; 4];
+        let kb = k.encode_utf8(&mut buf).as_bytes();
+        // Lines of the range share the key, so they are sorted by what follows it, and so by the
+        // first `kb.len()` bytes of what follows it.
+        let lo = self.first(self.lo, self.hi, |rest| rest[..rest.len().min(kb.len())] >= *kb);
+        let hi = self.first(lo, self.hi, |rest| rest[..rest.len().min(kb.len())] > *kb);
+        (self.lo, self.hi, self.depth) = (lo, hi, self.depth + kb.len());
+        // The key itself, if listed, is the first line of the range (a prefix sorts first).
+        let exact = lo < hi && self.line(lo).len() == self.depth;
+        (exact, hi - lo > usize::from(exact))
     }
 }
 
@@ -509,6 +617,164 @@ mod tests {
         }
     }
 
+    /// The lookup as first written: a binary search over the whole key, in place.
+    fn probe_in_place(list: &str, key: &str) -> (bool, bool) {
+        let bytes = list.as_bytes();
+        let line_at = |start: usize| {
+            let end = bytes[start..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| start + p);
+            (list.get(start..end).unwrap_or_default(), end)
+        };
+        let (mut lo, mut hi) = (0, bytes.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let start = bytes[lo..mid].iter().rposition(|&b| b == b'\n').map_or(lo, |p| lo + p + 1);
+            let (line, end) = line_at(start);
+            if line < key {
+                lo = end + 1;
+            } else {
+                hi = start;
+            }
+        }
+        if lo >= bytes.len() {
+            return (false, false);
+        }
+        let (line, end) = line_at(lo);
+        if line == key {
+            let next = if end + 1 < bytes.len() { line_at(end + 1).0 } else { "" };
+            (true, next.starts_with(key) && next.len() > key.len())
+        } else {
+            (false, line.starts_with(key))
+        }
+    }
+
+    /// The search as first written: whole keys looked up from each start, and every copy and
+    /// sequence relaxing each of its ends (quadratic, and more with long context keys).
+    fn cheapest_as_first_written(c: &[char], lists: [&str; 3], using: [bool; 3]) -> u32 {
+        let n = c.len();
+        let copies = copy_reach(c);
+        let words_from = |start: usize| {
+            let mut ends = Vec::new();
+            if is_separator(c[start]) {
+                return ends;
+            }
+            for one in ['i', 'l'] {
+                let (mut key, mut alive, mut has_one) = (String::new(), [true; 3], false);
+                for (offset, &ch) in c[start..].iter().enumerate() {
+                    let Some(k) = key_char(ch, one) else { continue };
+                    key.push(k);
+                    has_one |= ch == '1';
+                    if one == 'l' && !has_one {
+                        continue;
+                    }
+                    for (list, alive) in alive.iter_mut().enumerate().filter(|(_, alive)| **alive) {
+                        let (exact, longer) = probe_in_place(lists[list], &key);
+                        if exact {
+                            ends.push((start + offset + 1, list));
+                        }
+                        *alive = longer;
+                    }
+                    if alive == [false; 3] {
+                        break;
+                    }
+                }
+            }
+            ends
+        };
+        let mut best = vec![u32::MAX; n + 1];
+        best[0] = 0;
+        for i in 0..n {
+            let base = best[i];
+            if base >= ACCEPTED_FROM {
+                continue;
+            }
+            let mut relax = |end: usize, cost: u32| best[end] = best[end].min(base + cost);
+            relax(i + 1, char_cost(c[i]));
+            if using.contains(&true) {
+                for (end, list) in words_from(i) {
+                    if using[list] {
+                        relax(end, PIECE);
+                    }
+                }
+            }
+            if let [a, b, ..] = c[i..] {
+                let step = |x: char, y: char| i64::from(u32::from(y)) - i64::from(u32::from(x));
+                let mut end = i + 2;
+                while (-1..=1).contains(&step(a, b)) && end < n && step(c[end - 1], c[end]) == step(a, b) {
+                    end += 1;
+                    relax(end, PIECE);
+                }
+            }
+            for end in i + 1..=i + copies[i] {
+                relax(end, COPY);
+            }
+        }
+        best[n]
+    }
+
+    #[test]
+    fn the_search_costs_what_it_cost_as_first_written() {
+        let ctx = PasswordContext { email: "jean.dupont92@hopital.fr", given_name: "Jean-Luc", family_name: "Dupont" };
+        let context = context_list(&ctx, &[]);
+        let context_starts = line_starts(&context);
+        let lists = [List { text: &context, starts: &context_starts }, common(), words()];
+        let alphabet: Vec<char> =
+            "abcdeaz motdepasse soleil 0123456789 1l!.-@$ jean luc dupont hopital ﷻ".chars().collect();
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = move |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound as u64) as usize
+        };
+        for round in 0..1500 {
+            let len = 1 + next(if round % 10 == 0 { 120 } else { 30 });
+            let password: String = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            let c = fold(&password);
+            for using in [[true, true, true], [false, false, false], [true, false, false], [false, true, false]] {
+                let (copies, sequences) = (copy_reach(&c), sequence_reach(&c));
+                let mut search = Search { c: &c, lists, copies, sequences, words: vec![None; c.len()] };
+                let now = search.cheapest(using);
+                let before = cheapest_as_first_written(&c, [&context, COMMON, WORDS], using);
+                // Above the threshold only "at least ACCEPTED_FROM" is promised.
+                assert_eq!(now.min(ACCEPTED_FROM), before.min(ACCEPTED_FROM), "{password:?} {using:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn worst_cases_stay_fast() {
+        // Found with the T31 fuzz target (docs/SECURITY.md). Release build, before the spans and
+        // cursors: 1,024 `ﷻ` (NFKD: 8 characters each) took 0.29 s a check, as copies and
+        // sequences were relaxed end by end; 3.8 s with `ﷻ` also in a 100-character given name (a
+        // valid profile), as each position looked ever longer keys up whole; more with longer
+        // names, which registration passes before refusing them (100,000 characters here). Now
+        // under 10 ms each; the bound is generous for an unoptimised build on a busy machine.
+        let durand = durand();
+        let (jalla, e) = ("\u{FDFB}".repeat(100), "e".repeat(100_000));
+        let jalla_names = PasswordContext { email: "a@b.fr", given_name: &jalla, family_name: &jalla };
+        let long_names = PasswordContext { email: "a@b.fr", given_name: &e, family_name: "\u{2A0C}" };
+        let cases = [
+            // « جل جلاله » costs 13 (« جل » again is a copy), then a copy of it all.
+            ("\u{FDFB}".repeat(1024), &durand, Err(PolicyError::Predictable)),
+            (format!("{}1", "\u{FDFB}".repeat(1023)), &durand, Err(PolicyError::Predictable)),
+            ("\u{3316}".repeat(1024), &durand, Err(PolicyError::Predictable)),
+            ("a".repeat(1024), &durand, Err(PolicyError::Predictable)),
+            ("1".repeat(1024), &durand, Err(PolicyError::Predictable)),
+            ("\u{FDFB}".repeat(1024), &jalla_names, Err(PolicyError::Context)),
+            (format!("1{}", "\u{FDFB}1".repeat(511)), &jalla_names, Err(PolicyError::Context)),
+            ("e".repeat(1024), &long_names, Err(PolicyError::Predictable)),
+            ("\u{2A0C}".repeat(1024), &long_names, Err(PolicyError::Predictable)),
+        ];
+        let started = std::time::Instant::now();
+        for (password, ctx, expected) in cases {
+            let one = std::time::Instant::now();
+            assert_eq!(check_password(&password, ctx), expected, "{password:.20}");
+            eprintln!("worst case {password:.8}… ({} bytes): {:?}", password.len(), one.elapsed());
+        }
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(3), "{took:?}");
+    }
+
     #[test]
     fn lengths_count_nfc_scalar_values() {
         let ctx = durand();
@@ -532,6 +798,34 @@ mod tests {
         assert_eq!(PolicyError::Context.code(), "context");
     }
 
+    /// `key` looked up in `list` with a cursor: (is a line, a longer line starts with it).
+    fn probe(list: &str, key: &str) -> (bool, bool) {
+        let starts = line_starts(list);
+        let mut cursor = Cursor::new(List { text: list, starts: &starts });
+        key.chars().fold((false, !starts.is_empty()), |_, k| cursor.push(k))
+    }
+
+    #[test]
+    fn cursors_agree_with_whole_key_lookups() {
+        let ctx = PasswordContext { email: "jean.dupont92@hopital.fr", given_name: "Jean", family_name: "Dupont" };
+        let context = context_list(&ctx, &["Bois-Colombes"]);
+        let sample: Vec<&str> = COMMON.lines().step_by(997).chain(WORDS.lines().step_by(499)).collect();
+        for list in [context.as_str(), "ab\nabc\nb\n", ""] {
+            for word in sample.iter().copied().chain(context.lines()).chain(["piisp", "zzzzz", "é", "a1b"]) {
+                let (mut key, starts) = (String::new(), line_starts(list));
+                let mut cursor = Cursor::new(List { text: list, starts: &starts });
+                for k in word.chars().chain("xs".chars()) {
+                    key.push(k);
+                    assert_eq!(cursor.push(k), probe_in_place(list, &key), "{key:?}");
+                }
+            }
+        }
+        for key in sample.iter().flat_map(|w| [w.to_string(), format!("{w}s"), w.chars().skip(1).collect()]) {
+            assert_eq!(probe(COMMON, &key), probe_in_place(COMMON, &key), "{key:?}");
+            assert_eq!(probe(WORDS, &key), probe_in_place(WORDS, &key), "{key:?}");
+        }
+    }
+
     #[test]
     fn lists_are_sorted_unique_folded_keys() {
         for list in [COMMON, WORDS] {
@@ -541,6 +835,7 @@ mod tests {
             assert!(lines.iter().all(|l| !l.is_empty() && *l == key(l)), "already folded");
         }
         assert!(COMMON.lines().count() > 50_000 && WORDS.lines().count() > 30_000);
+        assert_eq!((common().starts.len(), words().starts.len()), (COMMON.lines().count(), WORDS.lines().count()));
         assert_eq!(probe(COMMON, "azerty"), (true, true));
         assert_eq!(probe(COMMON, "motdepasse"), (true, true));
         assert_eq!(probe("ab\nabc\nb\n", "ab"), (true, true));
