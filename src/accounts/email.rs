@@ -50,13 +50,17 @@ pub fn canonical_email(raw: &str) -> Result<String, EmailError> {
     Ok(folded)
 }
 
+/// Controls, and the characters that show nothing: Unicode's Default_Ignorable_Code_Point (which
+/// includes plane 14's tags and variation selectors, T31 found `U+E0820` let through) and the
+/// format controls of hieroglyphs.
 fn is_invisible(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
             | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
             | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
-            | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
+            | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 #[cfg(test)]
@@ -79,6 +83,9 @@ mod tests {
     #[test]
     fn invisible_and_oversized_input_is_refused() {
         assert_eq!(canonical_email("ad\u{200B}min@x.fr"), Err(EmailError::Invisible));
+        for c in ['\u{E0100}', '\u{E01EF}', '\u{E0820}', '\u{1D173}', '\u{1BCA0}', '\u{13430}'] {
+            assert_eq!(canonical_email(&format!("admin{c}@x.fr")), Err(EmailError::Invisible), "U+{:X}", u32::from(c));
+        }
         assert_eq!(canonical_email("\u{202E}admin@x.fr"), Err(EmailError::Invisible));
         assert_eq!(canonical_email(&"a".repeat(100_000)), Err(EmailError::Length));
         assert_eq!(canonical_email("pas-une-adresse"), Err(EmailError::Shape));
