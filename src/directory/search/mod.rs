@@ -9,4 +9,4 @@ mod query;
 pub mod text;
 
 pub use index::{Card, Entry, OFFER_KEY_BASE, SCHEMA_VERSION, SearchIndex};
-pub use query::{Facet, Hit, SearchParams, SearchResults, Segment};
+pub use query::{Facet, Hit, SearchParams, SearchResults, Segment, highlight};
