@@ -9,4 +9,6 @@ mod query;
 pub mod text;
 
 pub use index::{Card, Entry, OFFER_KEY_BASE, SCHEMA_VERSION, SearchIndex, code};
-pub use query::{CodeFilter, CodeMatch, Facet, Hit, RangeField, RangeFilter, SearchParams, SearchResults, Segment};
+pub use query::{
+    CodeFilter, CodeMatch, Facet, Hit, RangeField, RangeFilter, SearchParams, SearchResults, Segment, highlight,
+};
