@@ -17,7 +17,7 @@ use crate::directory::model::Site;
 use crate::directory::offers::Offer;
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// Memory given to the index writer.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
@@ -47,6 +47,24 @@ pub(super) struct Fields {
     pub codes: Field,
     /// Last change, seconds since 1970 (UTC).
     pub updated: Field,
+    /// The grid cells of the entry's position at each of [`CELL_DEGREES`] (see [`cell`]).
+    pub cells: Field,
+}
+
+/// Sizes, in degrees, of the grid cells an entry's position is indexed in: a search around a
+/// point first keeps the entries of the few cells that cover its radius (a dozen at most),
+/// so the distance is computed for those only, not for every match in France.
+pub const CELL_DEGREES: [f64; 3] = [0.05, 0.2, 1.0];
+
+/// The term of the cell of size `CELL_DEGREES[level]` that holds (lat, lon).
+pub fn cell(level: usize, lat: f64, lon: f64) -> String {
+    let size = CELL_DEGREES[level];
+    cell_at(level, (lat / size).floor() as i64, (lon / size).floor() as i64)
+}
+
+/// The term of the cell at row `y`, column `x` of the grid of size `CELL_DEGREES[level]`.
+pub fn cell_at(level: usize, y: i64, x: i64) -> String {
+    format!("{level}:{y}:{x}")
 }
 
 /// The terms of the `codes` field: `<kind>:<value>`, e.g. `specialty:157`; city names are folded.
@@ -106,6 +124,7 @@ fn schema() -> (Schema, Fields) {
         card: b.add_text_field("card", STORED),
         codes: b.add_text_field("codes", STRING),
         updated: b.add_i64_field("updated", INDEXED | FAST),
+        cells: b.add_text_field("cells", STRING),
     };
     (b.build(), fields)
 }
@@ -589,6 +608,9 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
     if let (Some(lat), Some(lon)) = (e.lat, e.lon) {
         d.add_f64(f.lat, lat);
         d.add_f64(f.lon, lon);
+        for level in 0..CELL_DEGREES.len() {
+            d.add_text(f.cells, cell(level, lat, lon));
+        }
     }
     d
 }
@@ -596,11 +618,23 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
 impl SearchIndex {
     /// Builds a standalone index in `dir` from entries (benchmarks, tests); returns it ready.
     pub fn build_from(dir: &Path, entries: impl Iterator<Item = Entry>, threads: usize) -> anyhow::Result<Self> {
+        Self::standalone(dir, entries, Some(threads))
+    }
+
+    /// Opens a standalone index that `build_from` made earlier in `dir`, with the gazetteer of
+    /// the same entries (benchmark iterations that skip the load).
+    pub fn reopen_from(dir: &Path, entries: impl Iterator<Item = Entry>) -> anyhow::Result<Self> {
+        Self::standalone(dir, entries, None)
+    }
+
+    fn standalone(dir: &Path, entries: impl Iterator<Item = Entry>, build: Option<usize>) -> anyhow::Result<Self> {
         let current = dir.join("current");
         std::fs::create_dir_all(&current)?;
         let loaded = load(&current)?;
-        let mut writer: IndexWriter =
-            loaded.index.writer_with_num_threads(threads.max(1), WRITER_HEAP * threads.max(1))?;
+        let mut writer: Option<IndexWriter> = match build {
+            Some(threads) => Some(loaded.index.writer_with_num_threads(threads.max(1), WRITER_HEAP * threads.max(1))?),
+            None => None,
+        };
         // The gazetteer of the entries' communes (centre of their entries).
         let mut communes: HashMap<(String, String), CommuneSum> = HashMap::new();
         for e in entries {
@@ -608,13 +642,17 @@ impl SearchIndex {
                 let c = communes.entry((insee.clone(), city.clone())).or_insert((e.postal_code.clone(), 0.0, 0.0, 0));
                 (c.1, c.2, c.3) = (c.1 + lat, c.2 + lon, c.3 + 1);
             }
-            writer.add_document(document(&loaded.fields, &e))?;
+            if let Some(w) = writer.as_mut() {
+                w.add_document(document(&loaded.fields, &e))?;
+            }
         }
         let places = Places::from_rows(communes.into_iter().map(|((insee, city), (postal, lat, lon, n))| {
             (Some(insee), Some(city), postal, Some(lat / n as f64), Some(lon / n as f64), n)
         }));
-        commit(&mut writer, 0)?;
-        writer.wait_merging_threads()?;
+        if let Some(mut w) = writer {
+            commit(&mut w, 0)?;
+            w.wait_merging_threads()?;
+        }
         loaded.reader.reload()?;
         Ok(Self {
             dir: dir.to_owned(),

@@ -3,6 +3,7 @@
 //! synonyms, typo tolerance, prefix search on the last word, facets, age filter, and distance
 //! from a point with the radius widened when too few results are found.
 
+mod expand;
 mod index;
 pub mod places;
 mod query;

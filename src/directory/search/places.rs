@@ -99,6 +99,31 @@ impl Places {
         self.entries.iter().filter(|e| e.folded == folded).map(|e| e.place.insee.as_str()).collect()
     }
 
+    /// INSEE codes of the communes whose folded name is within `max` typos of `folded` (an
+    /// insertion, deletion, substitution or swap of two neighbours each), the closest only:
+    /// « marxseille » is Marseille, « sanit egfreve » Saint-Égrève. Empty when none is close.
+    pub fn codes_near(&self, folded: &str, max: usize) -> Vec<&str> {
+        let target: Vec<char> = folded.chars().collect();
+        let mut best = (max + 1, Vec::new());
+        for e in &self.entries {
+            let len = e.folded.chars().count();
+            if len.abs_diff(target.len()) > max {
+                continue;
+            }
+            let Some(d) = typos_within(&target, &e.folded, best.0.min(max)) else { continue };
+            if d > max {
+                continue;
+            }
+            if d < best.0 {
+                best = (d, Vec::new());
+            }
+            if d == best.0 {
+                best.1.push(e.place.insee.as_str());
+            }
+        }
+        best.1
+    }
+
     /// The commune a user means: postal code, INSEE code, exact name, then name prefix; the
     /// one with the most entries wins.
     pub fn find(&self, input: &str) -> Option<Place> {
@@ -138,6 +163,37 @@ impl Places {
     }
 }
 
+/// The optimal-string-alignment distance between `a` and `b` (one typo: an insertion, a
+/// deletion, a substitution or two neighbours swapped), or `None` once it exceeds `max`.
+fn typos_within(a: &[char], b: &str, max: usize) -> Option<usize> {
+    let b: Vec<char> = b.chars().collect();
+    let width = b.len() + 1;
+    // Three rows: the one before the previous (for swaps), the previous, the current.
+    let mut rows = vec![vec![0usize; width]; 3];
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        let (cur, prev, prev2) = (i % 3, (i + 2) % 3, (i + 1) % 3);
+        rows[cur][0] = i;
+        let mut row_min = i;
+        for j in 1..width {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[prev][j] + 1).min(rows[cur][j - 1] + 1).min(rows[prev][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[prev2][j - 2] + 1);
+            }
+            rows[cur][j] = d;
+            row_min = row_min.min(d);
+        }
+        if row_min > max {
+            return None;
+        }
+    }
+    let d = rows[a.len() % 3][b.len()];
+    (d <= max).then_some(d)
+}
+
 /// "ASNIERES SUR SEINE" → "Asnieres Sur Seine" (FINESS prints towns in capitals).
 fn pretty(city: &str) -> String {
     if city.chars().any(char::is_lowercase) {
@@ -150,4 +206,42 @@ fn pretty(city: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chars(s: &str) -> Vec<char> {
+        s.chars().collect()
+    }
+
+    #[test]
+    fn typos_count_insertions_deletions_substitutions_and_swaps() {
+        assert_eq!(typos_within(&chars("marseille"), "marseille", 2), Some(0));
+        assert_eq!(typos_within(&chars("marxseille"), "marseille", 2), Some(1));
+        assert_eq!(typos_within(&chars("goussaivnille"), "goussainville", 2), Some(1));
+        assert_eq!(typos_within(&chars("sanit egfreve"), "saint egreve", 2), Some(2));
+        assert_eq!(typos_within(&chars("boge"), "boege", 1), Some(1));
+        assert_eq!(typos_within(&chars("lyon"), "nancy", 2), None);
+        assert_eq!(typos_within(&chars(""), "ab", 2), Some(2));
+        // A word is not a typo of the longer name that ends with it.
+        assert_eq!(typos_within(&chars("seille"), "marseille", 2), None);
+    }
+
+    #[test]
+    fn the_closest_communes_win() {
+        let row = |insee: &str, city: &str| (Some(insee.into()), Some(city.into()), None, Some(45.0), Some(5.0), 1);
+        let places = Places::from_rows(
+            [row("13055", "Marseille"), row("38382", "Saint-Égrève"), row("37261", "Tours"), row("37999", "Tour")]
+                .into_iter(),
+        );
+        assert_eq!(places.codes_near("marxseille", 2), vec!["13055"]);
+        assert_eq!(places.codes_near("sanit egfreve", 2), vec!["38382"]);
+        // One typo from « tours » (a swap) and from « tour » (an extra letter): both are meant.
+        let mut tours = places.codes_near("tousr", 1);
+        tours.sort_unstable();
+        assert_eq!(tours, vec!["37261", "37999"]);
+        assert!(places.codes_near("lyon", 1).is_empty());
+    }
 }

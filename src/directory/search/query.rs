@@ -9,12 +9,15 @@ use serde::Serialize;
 use tantivy::aggregation::AggregationCollector;
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
 use utoipa::ToSchema;
 
-use super::index::{Card, Fields, SearchIndex};
+use super::expand;
+use super::index::{CELL_DEGREES, Card, Fields, SearchIndex, cell_at};
 use super::text::{fold_words, french_analyzer};
 use crate::directory::geo::haversine_km;
 
@@ -170,21 +173,28 @@ impl SearchIndex {
         // commune or point is given, first look in that commune only (the other words must match
         // there); if that finds less than a page, the general plans below run, with the commune as
         // a boost.
+        let scoped_query = |codes: &[String], rest: &str, fuzzy: bool| -> anyhow::Result<Box<dyn Query>> {
+            let mut scoped: Vec<(Occur, Box<dyn Query>)> = filters.iter().map(|(o, q)| (*o, q.box_clone())).collect();
+            scoped.push((Occur::Must, any_term(f.insee, codes)));
+            let plan = Plan { occur: Occur::Must, fuzzy, names_only: false };
+            build(&searcher, f, &analyze(rest), &format!("{rest} "), &scoped, plan, None)
+        };
+        let trailing = if p.commune.is_none() && p.near.is_none() && !p.name_only {
+            trailing_commune(&places, &p.text).filter(|(_, rest, _)| !analyze(rest).is_empty())
+        } else {
+            None
+        };
+        // Hits found in the commune the query ends with, shown before the general plans' when
+        // they are fewer than a page (first page only).
+        let mut first: Vec<(f32, DocAddress)> = Vec::new();
         let mut in_commune = None;
-        if p.commune.is_none() && p.near.is_none() && !p.name_only {
-            if let Some((codes, rest, _)) = trailing_commune(&places, &p.text) {
-                let rest_tokens = analyze(&rest);
-                if !rest_tokens.is_empty() {
-                    let mut scoped: Vec<(Occur, Box<dyn Query>)> =
-                        filters.iter().map(|(o, q)| (*o, q.box_clone())).collect();
-                    scoped.push((Occur::Must, any_term(f.insee, &codes)));
-                    let plan = Plan { occur: Occur::Must, fuzzy: false, names_only: false };
-                    let q = build(f, &rest_tokens, &format!("{rest} "), &scoped, plan, None);
-                    let (n, hits) = searcher.search(&q, &(Count, top()))?;
-                    if n >= enough {
-                        in_commune = Some((q, (n, hits)));
-                    }
-                }
+        if let Some((codes, rest, _)) = &trailing {
+            let q = scoped_query(codes, rest, false)?;
+            let (n, hits) = searcher.search(&q, &(Count, top()))?;
+            if n >= enough {
+                in_commune = Some((q, (n, hits)));
+            } else if offset == 0 {
+                first = hits;
             }
         }
         // Cheapest plan first: exact words (and the prefix of the last one). Typos are tried only
@@ -196,22 +206,22 @@ impl SearchIndex {
                 // Entries whose own name holds the commune's name (« Pharmacie Fontaine »,
                 // « EHPAD de Nanterre »), wherever they are, come first.
                 if offset == 0 {
-                    if let Some((_, rest, tail)) = trailing_commune(&places, &p.text) {
+                    if let Some((_, rest, tail)) = &trailing {
                         // Every word, the commune's included, in the name itself.
                         let mut clauses: Vec<(Occur, Box<dyn Query>)> =
                             filters.iter().map(|(o, q)| (*o, q.box_clone())).collect();
-                        for t in analyze(&rest).into_iter().chain(analyze(&tail)) {
+                        for t in analyze(rest).into_iter().chain(analyze(tail)) {
                             let term = Term::from_field_text(f.name, &t);
                             clauses.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
                         }
                         let named = BooleanQuery::new(clauses);
-                        let first: Vec<(f32, DocAddress)> = searcher
+                        let named_first: Vec<(f32, DocAddress)> = searcher
                             .search(&named, &TopDocs::with_limit(3).order_by_score())?
                             .into_iter()
                             .filter(|(_, a)| !scoped.iter().any(|(_, b)| b == a))
                             .collect();
-                        if !first.is_empty() {
-                            scoped.splice(0..0, first);
+                        if !named_first.is_empty() {
+                            scoped.splice(0..0, named_first);
                             scoped.truncate(per_page);
                         }
                     }
@@ -219,7 +229,7 @@ impl SearchIndex {
                 (q, (n, scoped))
             }
             None => {
-                let q = build(f, &tokens, &p.text, &filters, plan, boost.as_deref());
+                let q = build(&searcher, f, &tokens, &p.text, &filters, plan, boost.as_deref())?;
                 let r = searcher.search(&q, &(Count, top()))?;
                 (q, r)
             }
@@ -227,14 +237,47 @@ impl SearchIndex {
         // A name search (FHIR `name`) is a filter: no typos, no « any word ».
         let lenient = !p.name_only && !found_in_commune;
         if lenient && total < enough && tokens.iter().any(|t| t.chars().count() >= 4) {
-            plan.fuzzy = true;
-            query = build(f, &tokens, &p.text, &filters, plan, boost.as_deref());
-            (total, best) = searcher.search(&query, &(Count, top()))?;
+            // Typos, in the commune first: the one the query ends with when nothing matched
+            // there exactly, else a commune within a typo or two of its last words
+            // (« marxseille ») — when those words are not words of the directory themselves.
+            // When every word matched exactly in the commune (a few hits), the words are right:
+            // no typo plan at all.
+            let near_commune = match &trailing {
+                Some((codes, rest, _)) if first.is_empty() => Some((codes.clone(), rest.clone())),
+                Some(_) => None,
+                None if p.commune.is_none() && p.near.is_none() => misspelt_commune(&searcher, f, &places, &p.text),
+                None => None,
+            };
+            let mut found_near = false;
+            if let Some((codes, rest)) = near_commune {
+                let q = scoped_query(&codes, &rest, true)?;
+                let (n, hits) = searcher.search(&q, &(Count, top()))?;
+                if n > 0 && offset == 0 {
+                    first.extend(hits);
+                    total = total.max(n);
+                    found_near = true;
+                }
+            }
+            if !found_near && (trailing.is_none() || first.is_empty()) {
+                plan.fuzzy = true;
+                query = build(&searcher, f, &tokens, &p.text, &filters, plan, boost.as_deref())?;
+                (total, best) = searcher.search(&query, &(Count, top()))?;
+            }
         }
         if lenient && total == 0 && tokens.len() > 1 {
             plan.occur = Occur::Should;
-            query = build(f, &tokens, &p.text, &filters, plan, boost.as_deref());
+            query = build(&searcher, f, &tokens, &p.text, &filters, plan, boost.as_deref())?;
             (total, best) = searcher.search(&query, &(Count, top()))?;
+        }
+        if !first.is_empty() {
+            total = total.max(first.len());
+            for hit in best {
+                if !first.iter().any(|(_, a)| *a == hit.1) {
+                    first.push(hit);
+                }
+            }
+            first.truncate(per_page);
+            best = first;
         }
         let (hits, radius, total) = match p.near {
             Some(center) => nearest(&searcher, f, &query, center, p.radius_km, offset + per_page, total)?,
@@ -358,6 +401,35 @@ fn trailing_commune(places: &super::places::Places, text: &str) -> Option<(Vec<S
     None
 }
 
+/// A query whose last words name a commune with a typo or two (« … marxseille »), when those
+/// words are not words of the directory themselves: the communes' INSEE codes and the words
+/// before them.
+fn misspelt_commune(
+    searcher: &Searcher,
+    f: &Fields,
+    places: &super::places::Places,
+    text: &str,
+) -> Option<(Vec<String>, String)> {
+    let words = fold_words(text);
+    for n in (1..=4.min(words.len().saturating_sub(1))).rev() {
+        let tail = words[words.len() - n..].join(" ");
+        let len = tail.chars().count();
+        if len < 4 {
+            continue;
+        }
+        let known =
+            analyze(&tail).iter().all(|t| searcher.doc_freq(&Term::from_field_text(f.all, t)).is_ok_and(|n| n > 0));
+        if known {
+            continue;
+        }
+        let codes = places.codes_near(&tail, if len >= 9 { 2 } else { 1 });
+        if !codes.is_empty() {
+            return Some((codes.into_iter().map(str::to_owned).collect(), words[..words.len() - n].join(" ")));
+        }
+    }
+    None
+}
+
 fn any_term(field: Field, values: &[String]) -> Box<dyn Query> {
     let any: Vec<(Occur, Box<dyn Query>)> = values
         .iter()
@@ -392,41 +464,77 @@ fn commune_boost(f: &Fields, places: &super::places::Places, text: &str) -> Opti
     None
 }
 
+/// Typo expansions kept per query word.
+const TYPO_TERMS: usize = 8;
+/// Completions kept for the word being typed.
+const PREFIX_TERMS: usize = 12;
+
 /// Every word (or some, with `Occur::Should`) must match one of the text fields, exactly,
-/// within one or two typos when the plan allows, or, for the last word as typed, as a prefix.
+/// within one or two typos when the plan allows, or, for the last word as typed, as a prefix;
+/// typos and prefixes are rewritten into the commonest terms they match (`expand`).
 fn build(
+    searcher: &Searcher,
     f: &Fields,
     tokens: &[String],
     raw: &str,
     filters: &[(Occur, Box<dyn Query>)],
     plan: Plan,
     boost: Option<&dyn Query>,
-) -> Box<dyn Query> {
+) -> anyhow::Result<Box<dyn Query>> {
     let word_occur = plan.occur;
     let typing_last = !raw.ends_with(char::is_whitespace);
-    let all = [(f.name, 3.0), (f.category, 2.0), (f.keywords, 1.5), (f.place, 1.5)];
-    let (fields, lookup) = if plan.names_only { (&all[..1], f.name) } else { (&all[..], f.all) };
+    // A word must be somewhere (`all` holds every text field, or the name alone for a name
+    // search): one posting list per word, which intersections skip through. Words found in
+    // the name add to the score, as optional clauses read only for the matching entries.
+    let lookup = if plan.names_only { f.name } else { f.all };
+    let scored = |field: Field, text: &str, weight: f32| -> Box<dyn Query> {
+        let q = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs);
+        Box::new(BoostQuery::new(Box::new(q), weight))
+    };
+    // A fixed score, not BM25, for the terms a typo or a prefix stands for: a rare completion
+    // (« garnache » for « ga… ») or a rare near-miss must not outrank the exact word or the
+    // common term the user more likely meant.
+    let fixed = |field: Field, text: &str, score: f32| -> Box<dyn Query> {
+        let q = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic);
+        Box::new(ConstScoreQuery::new(Box::new(q), score))
+    };
+    // A word that many entries hold is a word: no typo automaton, no completions for it.
+    let common = (searcher.num_docs() / 1000).max(50);
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut in_name: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
         let last = i + 1 == tokens.len() && typing_last;
-        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for &(field, boost) in fields {
-            let exact = TermQuery::new(Term::from_field_text(field, token), IndexRecordOption::WithFreqs);
-            alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(exact), boost))));
-        }
-        // Typos and prefixes are looked up once, in the field that holds every text (or the name).
-        let term = Term::from_field_text(lookup, token);
         let len = token.chars().count();
-        if plan.fuzzy && len >= 4 {
+        let frequent =
+            || -> tantivy::Result<bool> { Ok(searcher.doc_freq(&Term::from_field_text(lookup, token))? >= common) };
+        let mut expansions = Vec::new();
+        if plan.fuzzy && len >= 4 && !frequent()? {
             let distance = if len >= 8 { 2 } else { 1 };
-            let fuzzy = FuzzyTermQuery::new(term.clone(), distance, true);
-            alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(fuzzy), 0.5))));
+            expansions.extend(
+                expand::typo_terms(searcher, lookup, token, distance, TYPO_TERMS)?
+                    .into_iter()
+                    .map(|e| (e.term, if e.typos == 1 { 1.0 } else { 0.6 })),
+            );
         }
-        if last && len >= 2 {
-            let prefix = FuzzyTermQuery::new_prefix(term, 0, true);
-            alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(prefix), 0.8))));
+        if last && len >= 2 && !frequent()? {
+            expansions.extend(
+                expand::prefix_terms(searcher, lookup, token, PREFIX_TERMS)?.into_iter().map(|e| (e.term, 1.0)),
+            );
+        }
+        in_name.push((Occur::Should, scored(f.name, token, 2.0)));
+        if expansions.is_empty() {
+            clauses.push((word_occur, scored(lookup, token, 1.0)));
+            continue;
+        }
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, scored(lookup, token, 1.0))];
+        for (term, weight) in expansions {
+            alternatives.push((Occur::Should, fixed(lookup, &term, weight)));
+            in_name.push((Occur::Should, fixed(f.name, &term, 2.0 * weight)));
         }
         clauses.push((word_occur, Box::new(BooleanQuery::new(alternatives))));
+    }
+    if !plan.names_only {
+        clauses.extend(in_name);
     }
     if clauses.is_empty() {
         clauses.push((Occur::Must, Box::new(AllQuery)));
@@ -437,7 +545,7 @@ fn build(
     if let Some(b) = boost {
         clauses.push((Occur::Should, b.box_clone()));
     }
-    Box::new(BooleanQuery::new(clauses))
+    Ok(Box::new(BooleanQuery::new(clauses)))
 }
 
 fn card(searcher: &Searcher, f: &Fields, addr: DocAddress) -> anyhow::Result<Card> {
@@ -519,14 +627,34 @@ fn nearest(
     let mut used = radii[0];
     for r in &radii {
         used = *r;
+        let clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, query.box_clone()), (Occur::Must, any_term(f.cells, &covering_cells(center, *r)))];
+        let around = BooleanQuery::new(clauses);
         let collector = NearestCollector { center, max_km: *r, limit, lat: f.lat, lon: f.lon };
-        found = searcher.search(query, &collector)?;
+        found = searcher.search(&around, &collector)?;
         if found.1 >= ENOUGH_NEARBY.min(matching) {
             break;
         }
     }
     let hits = found.0.into_iter().map(|(d, a)| (a, Some(d))).collect();
     Ok((hits, Some(used), found.1))
+}
+
+/// The grid cells (`index::cell`) that cover the circle of `radius_km` around `center`: those
+/// of the finest size that needs no more than 16 of them.
+fn covering_cells(center: (f64, f64), radius_km: f64) -> Vec<String> {
+    let (lat, lon) = center;
+    let dlat = radius_km / 111.0;
+    // Degrees of longitude shrink towards the poles; never divide by (almost) zero.
+    let dlon = radius_km / (111.0 * lat.to_radians().cos().max(0.05));
+    for (level, size) in CELL_DEGREES.iter().enumerate() {
+        let (y0, y1) = (((lat - dlat) / size).floor() as i64, ((lat + dlat) / size).floor() as i64);
+        let (x0, x1) = (((lon - dlon) / size).floor() as i64, ((lon + dlon) / size).floor() as i64);
+        if (y1 - y0 + 1) * (x1 - x0 + 1) <= 16 || level + 1 == CELL_DEGREES.len() {
+            return (y0..=y1).flat_map(|y| (x0..=x1).map(move |x| cell_at(level, y, x))).collect();
+        }
+    }
+    Vec::new()
 }
 
 /// Keeps the `limit` matches nearest to `center` within `max_km`, and counts all of them.
@@ -627,6 +755,24 @@ impl SegmentCollector for NearestSegment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn covering_cells_hold_every_point_of_the_radius() {
+        use super::super::index::cell;
+        for (center, km) in [((48.92, 2.25), 2.0), ((48.92, 2.25), 5.0), ((43.3, 5.4), 20.0), ((-21.1, 55.5), 50.0)] {
+            let cells = covering_cells(center, km);
+            assert!(!cells.is_empty() && cells.len() <= 16, "{} cells for {km} km", cells.len());
+            let level: usize = cells[0][..1].parse().expect("a level");
+            // Points on the circle, every 10 degrees, and the centre.
+            for step in 0..=36 {
+                let a = f64::from(step) * 10f64.to_radians();
+                let lat = center.0 + km / 111.0 * a.sin() * 0.999;
+                let lon = center.1 + km / (111.0 * center.0.to_radians().cos()) * a.cos() * 0.999;
+                assert!(haversine_km(center, (lat, lon)) <= km * 1.01);
+                assert!(cells.contains(&cell(level, lat, lon)), "{lat},{lon} outside the cells of {center:?} {km} km");
+            }
+        }
+    }
 
     #[test]
     fn highlight_marks_matching_words_only() {
