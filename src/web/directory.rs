@@ -133,7 +133,8 @@ async fn resolve(state: &AppState, viewer: &Viewer, form: &SearchForm) -> Result
             }
         },
     };
-    let available_only = match form.places.trim() {
+    // Exactly what the OpenAPI pattern allows (no spaces).
+    let available_only = match form.places.as_str() {
         "" | "0" => false,
         "1" => true,
         _ => {
