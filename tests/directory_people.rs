@@ -164,7 +164,12 @@ fn capacity_rows(app: &TestApp, offer: i64) -> Vec<(String, Option<String>, i32,
     dir_capacities::table
         .filter(dir_capacities::offer_id.eq(offer))
         .order(dir_capacities::id.asc())
-        .select((dir_capacities::status_code, dir_capacities::temporality_code, dir_capacities::count, dir_capacities::id))
+        .select((
+            dir_capacities::status_code,
+            dir_capacities::temporality_code,
+            dir_capacities::count,
+            dir_capacities::id,
+        ))
         .load(&mut *app.conn())
         .unwrap()
 }
@@ -209,7 +214,8 @@ fn capacity_rows_are_replaced_when_the_offer_changes() {
     let after = capacity_rows(&app, id);
     assert_eq!(shape(&after), [("01".to_owned(), current.clone(), 35), ("02".to_owned(), current, 4)]);
     assert!(after.iter().all(|r| before.iter().all(|b| b.3 != r.3)), "new rows, not edited ones");
-    let total: i64 = dir_capacities::table.filter(dir_capacities::offer_id.eq(id)).count().get_result(&mut *app.conn()).unwrap();
+    let total: i64 =
+        dir_capacities::table.filter(dir_capacities::offer_id.eq(id)).count().get_result(&mut *app.conn()).unwrap();
     assert_eq!(total, 2, "the old rows are gone");
 }
 

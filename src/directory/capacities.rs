@@ -173,12 +173,15 @@ pub struct Availability {
     pub updated_on: Option<NaiveDate>,
 }
 
+/// Offer, status, temporality, nature, count and date of a capacity row.
+type AvailabilityRow = (i64, String, Option<String>, String, i32, Option<NaiveDateTime>);
+
 /// The available places of offers (only those that have some), one query per 500 offers.
 pub fn availability(conn: &mut DbConn, offer_ids: &[i64]) -> QueryResult<HashMap<i64, Availability>> {
     let mut out: HashMap<i64, Availability> = HashMap::new();
     let mut beds_only: HashMap<i64, bool> = HashMap::new();
     for chunk in offer_ids.chunks(500) {
-        let rows: Vec<(i64, String, Option<String>, String, i32, Option<NaiveDateTime>)> = dir_capacities::table
+        let rows: Vec<AvailabilityRow> = dir_capacities::table
             .filter(dir_capacities::offer_id.eq_any(chunk))
             .filter(dir_capacities::status_code.eq(STATUS_AVAILABLE))
             .filter(dir_capacities::count.gt(0))

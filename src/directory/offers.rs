@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::details::{self, OfferDetails};
-use super::{capacities, practitioners};
 use super::fhir::{Coding, ConfidentialityLevel, FhirHealthcareService, FhirImport, FhirLocation, FhirOrganization};
 use super::import::{ImportError, ImportReport, ImportRequest, Mode, record_import};
 use super::nomenclature::{self, CATEGORY_SYSTEM};
+use super::{capacities, practitioners};
 use crate::db::schema::dir_offers;
 use crate::db::{self, DbConn, PooledConn};
 use crate::journal::AccessContext;

@@ -240,7 +240,9 @@ fn joined(parts: &[String]) -> Option<String> {
 }
 
 fn digest(version: &[u8], record: &impl Serialize) -> String {
-    hex::encode(Sha256::new().chain_update(version).chain_update(serde_json::to_vec(record).unwrap_or_default()).finalize())
+    hex::encode(
+        Sha256::new().chain_update(version).chain_update(serde_json::to_vec(record).unwrap_or_default()).finalize(),
+    )
 }
 
 type Triple = (Option<String>, Option<String>, Option<String>);
@@ -263,7 +265,11 @@ fn profession_coding_label(c: &Coding, label: &dyn Fn(&Coding) -> String) -> Str
     }
 }
 
-fn practitioner_values(p: &FhirPractitioner, label: &dyn Fn(&Coding) -> String, now: NaiveDateTime) -> PractitionerValues {
+fn practitioner_values(
+    p: &FhirPractitioner,
+    label: &dyn Fn(&Coding) -> String,
+    now: NaiveDateTime,
+) -> PractitionerValues {
     let name = main_name(&p.names);
     let profession = p.qualifications.iter().find(|c| is_profession_system(&c.system));
     let first = p.identifiers.first();
@@ -537,9 +543,8 @@ pub fn of_offer(
         .filter(dir_practitioner_roles::status.eq("active"))
         .into_boxed();
     let query = match provided_by {
-        Some(org) => query.filter(
-            dir_practitioner_roles::id.eq_any(by_offer()).or(dir_practitioner_roles::organization_key.eq(org)),
-        ),
+        Some(org) => query
+            .filter(dir_practitioner_roles::id.eq_any(by_offer()).or(dir_practitioner_roles::organization_key.eq(org))),
         None => query.filter(dir_practitioner_roles::id.eq_any(by_offer())),
     };
     let rows: Vec<(PractitionerRole, Option<Practitioner>)> = query

@@ -15,12 +15,12 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use super::capacities;
 use super::completeness::{self, Completeness, KnownCodes};
 use super::details::{Access, ContactPoint, OfferDetails};
 use super::model::{self, Site};
 use super::offers::{self, Offer};
 use super::practitioners::{self, SheetPractitioner};
-use super::capacities;
 use super::search::text::fold_words;
 use crate::db::DbConn;
 use crate::db::schema::{dir_offers, dir_sites};
@@ -133,7 +133,8 @@ pub fn load(conn: &mut DbConn, entry: EntryRef) -> QueryResult<Option<Sheet>> {
             let mut details = offer.details();
             details.capacities = capacities::of_offer(conn, offer.id)?.iter().map(capacities::Capacity::row).collect();
             let provided_by = offer.ror_details().provided_by;
-            let practitioners = practitioners::of_offer(conn, &offer.source, &offer.source_key, provided_by.as_deref())?;
+            let practitioners =
+                practitioners::of_offer(conn, &offer.source, &offer.source_key, provided_by.as_deref())?;
             let mut siblings = match &offer.site_key {
                 Some(key) => dir_offers::table
                     .filter(dir_offers::source.eq(&offer.source))

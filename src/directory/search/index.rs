@@ -327,7 +327,11 @@ impl Card {
     /// « 3 places disponibles (au 12/11/2026) », when the offer has some.
     pub fn availability(&self) -> Option<String> {
         let n = self.available_places.filter(|n| *n > 0)?;
-        Some(crate::directory::capacities::describe(n, self.available_nature.as_deref().unwrap_or("place"), self.available_on))
+        Some(crate::directory::capacities::describe(
+            n,
+            self.available_nature.as_deref().unwrap_or("place"),
+            self.available_on,
+        ))
     }
 
     /// The URL of the entry's sheet.
