@@ -27,9 +27,12 @@ fn new_app() -> TestApp {
 }
 
 fn import(app: &TestApp, text: &str, mode: Mode) -> ImportReport {
+    import_in(app, text, mode, &Scope::default())
+}
+
+fn import_in(app: &TestApp, text: &str, mode: Mode, scope: &Scope) -> ImportReport {
     let parsed = atomes::directory::fhir::parse(text.as_bytes()).unwrap();
-    let scope = Scope::default();
-    let request = ImportRequest { format: "fhir", file_name: "t.json", scope: &scope, mode };
+    let request = ImportRequest { format: "fhir", file_name: "t.json", scope, mode };
     let r = atomes::directory::offers::import_fhir(&mut app.conn(), &app.state.system_context(), &request, &parsed)
         .unwrap();
     app.state.search.sync(&mut app.conn()).unwrap();
@@ -126,6 +129,11 @@ fn a_full_extract_closes_vanished_professionals_and_a_delta_does_not() {
     let delta = import(&app, &fewer, Mode::Delta);
     assert_eq!((delta.practitioners, delta.roles), (counts(0, 0, 1, 0), counts(0, 0, 1, 0)));
     assert_eq!(practitioners::count_practitioners(&mut app.conn(), "closed").unwrap(), 0);
+
+    // Professionals have no territory: an extract scoped to one closes none of them.
+    let scope = Scope { departements: vec!["92".into()], communes: vec![] };
+    let scoped = import_in(&app, &fewer, FULL, &scope);
+    assert_eq!((scoped.practitioners, scoped.roles), (counts(0, 0, 1, 0), counts(0, 0, 1, 0)));
 
     let full = import(&app, &fewer, FULL);
     assert_eq!((full.practitioners, full.roles), (counts(0, 0, 1, 1), counts(0, 0, 1, 1)));

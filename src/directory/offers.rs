@@ -407,7 +407,7 @@ pub fn import_fhir(
         }
         super::model::feed_changes(c, "offer", &changed, now)?;
         (report.practitioners, report.roles) =
-            practitioners::import(c, parsed, request.mode, &|cd| label_of(cd, &labels), now)?;
+            practitioners::import(c, parsed, request, &|cd| label_of(cd, &labels), now)?;
         report.import_id = record_import(c, ctx, request, &report)?;
         Ok(report)
     })

@@ -5,7 +5,8 @@
 //! Like offers: a record whose digest did not change is left alone (the same file twice changes
 //! nothing), a full extract closes the records of its source that it no longer holds (only for a
 //! kind it holds at least one record of: an Annuaire Santé file of roles says nothing of the ROR's
-//! practitioners), nothing is deleted. Every coded field is kept as (system, code, label at
+//! practitioners; and not when the import is scoped to a territory, which professionals are not
+//! tied to), nothing is deleted. Every coded field is kept as (system, code, label at
 //! import). The directory data of professionals is public (the Annuaire Santé publishes it);
 //! only the telecoms stated « accès libre » are kept (DIR-4), so showing a role needs no journal.
 
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::fhir::{Coding, ConfidentialityLevel, FhirImport, FhirPractitioner, FhirPractitionerRole, HumanName};
-use super::import::Mode;
+use super::import::{ImportRequest, Mode};
 use super::offers::PublicTelecom;
 use crate::db::DbConn;
 use crate::db::schema::{dir_practitioner_role_offers, dir_practitioner_roles, dir_practitioners};
@@ -359,11 +360,14 @@ fn vanished(stored: &Stored, seen: &HashSet<(String, String)>, sources: &BTreeSe
 pub(super) fn import(
     c: &mut DbConn,
     parsed: &FhirImport,
-    mode: Mode,
+    request: &ImportRequest<'_>,
     label: &dyn Fn(&Coding) -> String,
     now: NaiveDateTime,
 ) -> QueryResult<(KindCounts, KindCounts)> {
-    let full = matches!(mode, Mode::Full { .. });
+    // Professionals have no territory here: they are imported whatever the scope, and a scoped
+    // extract (one département of the ROR) closes none of them.
+    let scoped = !request.scope.departements.is_empty() || !request.scope.communes.is_empty();
+    let full = matches!(request.mode, Mode::Full { .. }) && !scoped;
     // Practitioners.
     let mut counts = KindCounts::default();
     let p_sources: BTreeSet<String> =
