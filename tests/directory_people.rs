@@ -124,6 +124,12 @@ fn a_full_extract_closes_vanished_professionals_and_a_delta_does_not() {
     let role = practitioners::find_role(&mut app.conn(), "ror", "demo-role-0001").unwrap().unwrap();
     let ps = practitioners::find_practitioner(&mut app.conn(), "ror", "demo-ps-0001").unwrap().unwrap();
     assert_eq!(role.practitioner_id, Some(ps.id), "the role points at its practitioner");
+    assert_eq!((role.profession_code.as_deref(), role.profession_label.as_deref()), (Some("10"), Some("Médecin")));
+    assert_eq!(
+        (role.specialty_code.as_deref(), role.specialty_label.as_deref()),
+        (Some("437"), Some("Médecine générale"))
+    );
+    assert_eq!((ps.family_name.as_deref(), ps.civility.as_deref()), (Some("Bonnet"), Some("Dr")));
 
     let fewer = demo_lines(&["demo-ps-0001", "demo-role-0001"]);
     let delta = import(&app, &fewer, Mode::Delta);
@@ -302,12 +308,12 @@ async fn the_sheet_lists_professionals_and_capacity_rows() {
     let app = new_app();
     import(&app, DEMO, Mode::Delta);
     import(&app, AS_PRACTITIONER, Mode::Delta);
-    // demo-role-0001: Dr Nadia Bonnet, general practice, at demo-offre-0213.
+    // demo-role-0001: Dr Nadia Bonnet, médecin in general practice, at demo-offre-0213.
     let id = offer_id(&app, "demo-offre-0213");
     let r = app.get(&format!("/annuaire/offre-{id}")).await;
     assert_eq!(r.status, StatusCode::OK);
     let people = r.texts(".practitioners li");
-    assert!(people.contains(&"Dr Nadia Bonnet — Médecine générale".to_owned()), "{people:?}");
+    assert!(people.contains(&"Dr Nadia Bonnet — Médecin, Médecine générale".to_owned()), "{people:?}");
     assert!(!people.iter().any(|p| p.contains("EXEMPLE")), "another source's professional: {people:?}");
 
     let r = app.get(&format!("/annuaire/offre-{}", offer_id(&app, MEDECINE))).await;

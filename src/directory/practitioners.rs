@@ -568,12 +568,10 @@ pub fn of_offer(
         if name.is_empty() {
             continue;
         }
-        let role_label = role
-            .profession_label
-            .clone()
-            .or_else(|| p.as_ref().and_then(|p| p.profession_label.clone()))
-            .or_else(|| role.specialty_label.clone())
-            .or_else(|| role.role_label.clone());
+        // « Médecin, Médecine générale »: the profession and the specialty, else the function.
+        let profession = role.profession_label.clone().or_else(|| p.as_ref().and_then(|p| p.profession_label.clone()));
+        let described: Vec<String> = profession.into_iter().chain(role.specialty_label.clone()).collect();
+        let role_label = if described.is_empty() { role.role_label.clone() } else { Some(described.join(", ")) };
         let line = SheetPractitioner {
             name,
             role: role_label,
