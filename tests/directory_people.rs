@@ -316,6 +316,31 @@ async fn the_sheet_lists_professionals_and_capacity_rows() {
     assert!(people.contains(&"Dr Nadia Bonnet — Médecin, Médecine générale".to_owned()), "{people:?}");
     assert!(!people.iter().any(|p| p.contains("EXEMPLE")), "another source's professional: {people:?}");
 
+    // The centre's other offer: its doctor names her offer, so she is not listed there.
+    let (site, centre): (Option<String>, String) =
+        dir_offers::table.find(id).select((dir_offers::site_key, dir_offers::name)).first(&mut *app.conn()).unwrap();
+    let sibling: i64 = dir_offers::table
+        .filter(dir_offers::site_key.eq(site))
+        .filter(dir_offers::id.ne(id))
+        .select(dir_offers::id)
+        .first(&mut *app.conn())
+        .unwrap();
+    let r = app.get(&format!("/annuaire/offre-{sibling}")).await;
+    assert_eq!(r.count(".practitioners li"), 0, "{centre}: {:?}", r.texts(".practitioners li"));
+    // A role of the organization that names no offer is listed on each of its offers.
+    let provider = demo_line("demo-offre-0213", |_| {});
+    let provider: serde_json::Value = serde_json::from_str(&provider).unwrap();
+    let org_role = demo_line("demo-role-0002", |v| {
+        v["id"] = "demo-role-9001".into();
+        v["organization"] = provider["providedBy"].clone();
+        v.as_object_mut().unwrap().remove("healthcareService");
+    });
+    import(&app, &(org_role + "\n"), Mode::Delta);
+    for offer in [id, sibling] {
+        let r = app.get(&format!("/annuaire/offre-{offer}")).await;
+        assert!(r.texts(".practitioners li").contains(&"Dr Laure Marchand — Médecin, Médecine générale".to_owned()));
+    }
+
     let r = app.get(&format!("/annuaire/offre-{}", offer_id(&app, MEDECINE))).await;
     let rows = r.texts("table.capacities tbody tr");
     assert_eq!(rows.len(), 2, "{rows:?}");

@@ -528,8 +528,8 @@ pub struct SheetPractitioner {
     pub telecoms: Vec<PublicTelecom>,
 }
 
-/// The active professionals whose active role links to the offer (`source_key`) or to the
-/// organization providing it (`provided_by`), by name; at most 100.
+/// The active professionals whose active role links to the offer (`source_key`), or to the
+/// organization providing it (`provided_by`) without naming offers, by name; at most 100.
 pub fn of_offer(
     conn: &mut DbConn,
     source: &str,
@@ -547,8 +547,19 @@ pub fn of_offer(
         .filter(dir_practitioner_roles::status.eq("active"))
         .into_boxed();
     let query = match provided_by {
-        Some(org) => query
-            .filter(dir_practitioner_roles::id.eq_any(by_offer()).or(dir_practitioner_roles::organization_key.eq(org))),
+        // A role of the organization counts only when it names no offer of its own (otherwise a
+        // general practitioner would show on the centre's dental care too).
+        Some(org) => {
+            let has_offers = diesel::dsl::exists(
+                dir_practitioner_role_offers::table
+                    .filter(dir_practitioner_role_offers::role_id.eq(dir_practitioner_roles::id)),
+            );
+            query.filter(
+                dir_practitioner_roles::id
+                    .eq_any(by_offer())
+                    .or(dir_practitioner_roles::organization_key.eq(org).and(diesel::dsl::not(has_offers))),
+            )
+        }
         None => query.filter(dir_practitioner_roles::id.eq_any(by_offer())),
     };
     let rows: Vec<(PractitionerRole, Option<Practitioner>)> = query
