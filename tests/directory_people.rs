@@ -131,6 +131,19 @@ fn a_full_extract_closes_vanished_professionals_and_a_delta_does_not() {
     );
     assert_eq!((ps.family_name.as_deref(), ps.civility.as_deref()), (Some("Bonnet"), Some("Dr")));
 
+    // A role imported before its practitioner is linked when the practitioner comes.
+    let r = import(&app, &demo_lines(&["demo-role-0003"]), Mode::Delta);
+    assert_eq!(r.roles, counts(1, 0, 0, 0));
+    let early = practitioners::find_role(&mut app.conn(), "ror", "demo-role-0003").unwrap().unwrap();
+    assert_eq!(early.practitioner_id, None);
+    let r = import(&app, &demo_lines(&["demo-ps-0003", "demo-role-0003"]), Mode::Delta);
+    assert_eq!((r.practitioners, r.roles), (counts(1, 0, 0, 0), counts(0, 0, 1, 0)));
+    let linked = practitioners::find_role(&mut app.conn(), "ror", "demo-role-0003").unwrap().unwrap();
+    let ps3 = practitioners::find_practitioner(&mut app.conn(), "ror", "demo-ps-0003").unwrap().unwrap();
+    assert_eq!(linked.practitioner_id, Some(ps3.id));
+    let people = ["demo-ps-0001", "demo-ps-0002", "demo-ps-0003", "demo-role-0001", "demo-role-0002", "demo-role-0003"];
+    assert_eq!(import(&app, &demo_lines(&people), FULL).roles, counts(0, 0, 3, 0));
+
     let fewer = demo_lines(&["demo-ps-0001", "demo-role-0001"]);
     let delta = import(&app, &fewer, Mode::Delta);
     assert_eq!((delta.practitioners, delta.roles), (counts(0, 0, 1, 0), counts(0, 0, 1, 0)));
@@ -142,13 +155,14 @@ fn a_full_extract_closes_vanished_professionals_and_a_delta_does_not() {
     assert_eq!((scoped.practitioners, scoped.roles), (counts(0, 0, 1, 0), counts(0, 0, 1, 0)));
 
     let full = import(&app, &fewer, FULL);
-    assert_eq!((full.practitioners, full.roles), (counts(0, 0, 1, 1), counts(0, 0, 1, 1)));
+    assert_eq!((full.practitioners, full.roles), (counts(0, 0, 1, 2), counts(0, 0, 1, 2)));
     let closed: Vec<String> = dir_practitioners::table
         .filter(dir_practitioners::status.eq("closed"))
+        .order(dir_practitioners::source_key.asc())
         .select(dir_practitioners::source_key)
         .load(&mut *app.conn())
         .unwrap();
-    assert_eq!(closed, ["demo-ps-0002"], "closed, not deleted");
+    assert_eq!(closed, ["demo-ps-0002", "demo-ps-0003"], "closed, not deleted");
     let role = practitioners::find_role(&mut app.conn(), "ror", "demo-role-0002").unwrap().unwrap();
     assert_eq!(role.status, "closed");
     // The same full file again: nothing more to close.

@@ -338,7 +338,8 @@ fn role_values(
         codings: serde_json::to_string(&codings).expect("serialisable codings"),
         public_telecoms: serde_json::to_string(&telecoms).expect("serialisable telecoms"),
         status: if r.active == Some(false) || ended { "closed" } else { "active" }.to_owned(),
-        content_hash: digest(DIGEST_VERSION, &(r, practitioner_id)),
+        // The practitioner's id is not in it: a role stays unchanged when its practitioner comes later.
+        content_hash: digest(DIGEST_VERSION, r),
         source_updated_at: r.last_updated.map(|t| t.naive_utc()),
         updated_at: now,
     }
@@ -404,6 +405,15 @@ pub(super) fn import(
                     .values((&v, dir_practitioners::created_at.eq(now)))
                     .returning(dir_practitioners::id)
                     .get_result(c)?;
+                // Roles stored before their practitioner now point at it.
+                diesel::update(
+                    dir_practitioner_roles::table
+                        .filter(dir_practitioner_roles::source.eq(&key.0))
+                        .filter(dir_practitioner_roles::practitioner_key.eq(&key.1))
+                        .filter(dir_practitioner_roles::practitioner_id.is_null()),
+                )
+                .set(dir_practitioner_roles::practitioner_id.eq(id))
+                .execute(c)?;
                 ids.insert(key, id);
                 counts.created += 1;
             }
