@@ -336,6 +336,15 @@ fn print_report(shown: &str, report: &crate::directory::import::ImportReport) ->
         report.skipped,
         report.rejected.len()
     );
+    let none = crate::directory::practitioners::KindCounts::default();
+    for (kind, c) in [("professionals", report.practitioners), ("roles", report.roles)] {
+        if c != none {
+            println!(
+                "  {kind}: {} created, {} updated, {} unchanged, {} closed",
+                c.created, c.updated, c.unchanged, c.closed
+            );
+        }
+    }
     for r in report.rejected.iter().take(50) {
         println!("  rejected: {shown}: {r}");
     }
@@ -431,7 +440,10 @@ fn demo(config: Config) -> anyhow::Result<i32> {
             mode: crate::directory::import::Mode::Delta,
         };
         let r = crate::directory::offers::import_fhir(&mut conn, &state.system_context(), &request, &parsed)?;
-        println!("Annuaire de démonstration chargé : {} offres (données fictives).", r.created);
+        println!(
+            "Annuaire de démonstration chargé : {} offres et {} professionnels (données fictives).",
+            r.created, r.practitioners.created
+        );
     }
     drop(conn);
     seed_demo_conditions(&state)?;

@@ -427,10 +427,10 @@ async fn the_openapi_document_describes_the_search_api_and_the_fhir_endpoint() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    for p in ["q", "autour", "age", "categorie", "departement", "commune", "page", "facettes"] {
+    for p in ["q", "autour", "age", "categorie", "places", "departement", "commune", "page", "facettes"] {
         assert!(documented.contains(p), "{p}");
     }
-    assert_eq!(documented.len(), 8);
+    assert_eq!(documented.len(), 9);
     let error = &doc["components"]["schemas"]["ApiError"];
     assert!(error.is_object(), "the error schema");
     let fhir_params = doc["paths"]["/fhir/HealthcareService"]["get"]["parameters"].as_array().unwrap();

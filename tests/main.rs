@@ -9,6 +9,7 @@ mod admin;
 mod cli;
 mod db;
 mod directory;
+mod directory_people;
 mod directory_sheet;
 mod fhir_api;
 mod jobs;

@@ -13,7 +13,7 @@ ranges that ARCEP reserves for fiction; e-mail domains end in .invalid (RFC 2606
 
 Codes: every coded value is a real code. Those of TRE_R66, R211, R213, R227, R239, R329 and R330 are
 looked up in data/nos/*.json (the script stops if a code is missing or retired). The few other
-NOS tables used (R200, R201, R240, R283, R287, R331) are not in data/nos/: their codes are
+NOS tables used (R200, R201, R240, R283, R287, R331, G15) are not in data/nos/: their codes are
 transcribed below from ansforge/IG-NOS ig/allNos2 at commit b8b0cc32cc5e1471d417d6d3a3dd17bfb0fce3e9.
 Commune codes (INSEE COG) are from memory (DOMAIN.md §6 lists them as unverified).
 
@@ -111,6 +111,9 @@ EXTERNAL = {
               "06": "Standard", "07": "Secrétariat", "13": "Alerte H24"}),
     "R331": ("https://mos.esante.gouv.fr/NOS/TRE_R331-TemporaliteCapacite/FHIR/TRE-R331-TemporaliteCapacite",
              {"01": "Courant"}),
+    # Profession (TRE_G15): `10` médecin, as in the Annuaire Santé samples (system by its OID there).
+    "G15": ("https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante",
+            {"10": "Médecin"}),
 }
 COMMUNE_SYSTEM = "https://mos.esante.gouv.fr/NOS/TRE_R13-Commune/FHIR/TRE-R13-Commune"
 
@@ -726,6 +729,7 @@ def practitioners(b, rng, eg, offers):
             "practitioner": {"reference": f"Practitioner/{pid}"},
             "organization": {"reference": f"Organization/{eg}"},
             "healthcareService": [{"reference": f"HealthcareService/{offers[0]}"}],
+            "code": [concept("G15", "10")],
             "specialty": [concept("R211", "437")],
         })
 

@@ -11,6 +11,7 @@ const PAGES = [
   ['/annuaire', 'annuaire', 200],
   ['/annuaire?q=ssiad&autour=Colombes&age=58', 'annuaire-resultats', 200],
   ['/annuaire?q=ehpad&autour=Nulle-part', 'annuaire-erreur', 200],
+  ['/annuaire?q=medecine&places=1', 'annuaire-places', 200],
   ['/actualites', 'actualites', 200],
   ['/evenements', 'evenements', 200],
   ['/adhesion', 'adhesion', 200],
@@ -83,4 +84,29 @@ test('a result opens its sheet, whose error report form is accessible too', asyn
   await page.waitForFunction(() => !window.e2eOldDocument && document.readyState === 'complete');
   await checkPageBasics(page);
   await checkA11y(page, 'annuaire-signaler-erreurs');
+});
+
+test('« Places disponibles uniquement » keeps the results with places free, and says how many', async () => {
+  await page.goto(server.url + '/annuaire');
+  await page.locator('#q').fill('medecine');
+  await page.getByLabel('Places disponibles uniquement').check();
+  await page.evaluate(() => { window.e2eOldDocument = true; });
+  await page.locator('main form button[type=submit]').first().click();
+  await page.waitForFunction(() => !window.e2eOldDocument && document.readyState === 'complete');
+  assert.match(page.url(), /places=1/);
+  assert.ok(await page.getByLabel('Places disponibles uniquement').isChecked(), 'the box stays ticked');
+  const results = await page.locator('.result').count();
+  assert.ok(results > 0, 'some offers have places free');
+  assert.equal(await page.locator('.result .result-available').count(), results);
+  const first = await page.locator('.result-available').first().textContent();
+  assert.match(first, /^\d+ (lit|place)s? disponibles? \(au \d\d\/\d\d\/\d{4}\)$/);
+});
+
+test('the sheet of a health centre lists its professionals', async () => {
+  await page.goto(server.url + '/annuaire?q=medecine+generale');
+  const href = await page.locator('a[href^="/annuaire/offre-"]').first().getAttribute('href');
+  await page.goto(server.url + href);
+  assert.ok(await page.locator('#professionnels').count() === 1, `professionals on ${href}`);
+  assert.match(await page.locator('.practitioners li').first().textContent(), /^Dr /);
+  await checkA11y(page, 'annuaire-fiche-professionnels');
 });

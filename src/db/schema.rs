@@ -315,7 +315,93 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    dir_practitioners (id) {
+        id -> BigInt,
+        source -> Text,
+        source_key -> Text,
+        rpps -> Nullable<Text>,
+        identifier_system -> Nullable<Text>,
+        identifier -> Nullable<Text>,
+        civility -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        given_names -> Nullable<Text>,
+        profession_system -> Nullable<Text>,
+        profession_code -> Nullable<Text>,
+        profession_label -> Nullable<Text>,
+        status -> Text,
+        content_hash -> Text,
+        source_updated_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dir_practitioner_roles (id) {
+        id -> BigInt,
+        source -> Text,
+        source_key -> Text,
+        practitioner_key -> Nullable<Text>,
+        practitioner_id -> Nullable<BigInt>,
+        family_name -> Nullable<Text>,
+        given_names -> Nullable<Text>,
+        organization_key -> Nullable<Text>,
+        organization_identifier -> Nullable<Text>,
+        profession_system -> Nullable<Text>,
+        profession_code -> Nullable<Text>,
+        profession_label -> Nullable<Text>,
+        role_system -> Nullable<Text>,
+        role_code -> Nullable<Text>,
+        role_label -> Nullable<Text>,
+        specialty_system -> Nullable<Text>,
+        specialty_code -> Nullable<Text>,
+        specialty_label -> Nullable<Text>,
+        codings -> Text,
+        public_telecoms -> Text,
+        status -> Text,
+        content_hash -> Text,
+        source_updated_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dir_practitioner_role_offers (id) {
+        id -> BigInt,
+        role_id -> BigInt,
+        offer_key -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dir_capacities (id) {
+        id -> BigInt,
+        offer_id -> BigInt,
+        location_key -> Nullable<Text>,
+        nature_system -> Text,
+        nature_code -> Text,
+        nature_label -> Text,
+        status_system -> Text,
+        status_code -> Text,
+        status_label -> Text,
+        temporality_system -> Nullable<Text>,
+        temporality_code -> Nullable<Text>,
+        temporality_label -> Nullable<Text>,
+        count -> Integer,
+        updated_on -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(dir_sites -> dir_organizations (organization_id));
+diesel::joinable!(dir_practitioner_roles -> dir_practitioners (practitioner_id));
+diesel::joinable!(dir_practitioner_role_offers -> dir_practitioner_roles (role_id));
+diesel::joinable!(dir_capacities -> dir_offers (offer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -331,6 +417,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     dir_changes,
     dir_imports,
     dir_reports,
+    dir_practitioners,
+    dir_practitioner_roles,
+    dir_practitioner_role_offers,
+    dir_capacities,
     organisations,
     account_tokens,
     recovery_codes,

@@ -14,7 +14,7 @@
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 
-use super::fhir::{FhirHealthcareService, FhirLocation, FhirOrganization, HumanName, ServiceContact, Telecom};
+use super::fhir::{FhirHealthcareService, FhirOrganization, HumanName, ServiceContact, Telecom};
 use super::offers::Label;
 
 /// Who may see a contact (DIR-4), ordered from the most open.
@@ -213,7 +213,8 @@ pub struct OfferDetails {
     pub opening_hours: Vec<OpeningSlot>,
     /// Intervention zone (commune, département… codes and labels).
     pub zones: Vec<Label>,
-    /// Capacities of its place.
+    /// Capacities of its place: not stored here any more (the rows of `dir_capacities` are, see
+    /// [`super::capacities`]); the sheet fills it from them.
     pub capacities: Vec<CapacityRow>,
     /// Start of a closure.
     pub closed_from: Option<NaiveDate>,
@@ -269,8 +270,6 @@ pub(super) struct Sources<'a> {
     pub site: Option<&'a FhirOrganization>,
     /// The site's legal entity (EJ).
     pub entity: Option<&'a FhirOrganization>,
-    /// Where it takes place.
-    pub location: Option<&'a FhirLocation>,
 }
 
 /// Builds the details; `label` names a coding (its display, else the NOS label, else the code).
@@ -299,19 +298,6 @@ pub(super) fn from_fhir(src: &Sources<'_>, label: &dyn Fn(&super::fhir::Coding) 
             until: t.effective_until,
         })
         .collect();
-    let capacities = src
-        .location
-        .map(|l| l.capacities.as_slice())
-        .unwrap_or(&[])
-        .iter()
-        .map(|c| CapacityRow {
-            nature: label(&c.nature),
-            status: label(&c.status),
-            temporality: c.temporality.as_ref().and_then(|t| t.display.clone()),
-            count: c.count,
-            updated_at: c.updated_at.map(|t| t.naive_utc()),
-        })
-        .collect();
     let unit = src.provider.filter(|p| src.site.is_none_or(|site| site.id != p.id)).and_then(|p| p.name.clone());
     OfferDetails {
         entity: src.entity.and_then(|e| e.name.clone()),
@@ -328,7 +314,7 @@ pub(super) fn from_fhir(src: &Sources<'_>, label: &dyn Fn(&super::fhir::Coding) 
                 label: z.code.display.clone().unwrap_or_else(|| z.code.code.clone()),
             })
             .collect(),
-        capacities,
+        capacities: Vec::new(),
         closed_from: s.closed_from,
         reopening_on: s.reopening_on,
     }

@@ -113,6 +113,10 @@ pub struct ImportReport {
     pub skipped: usize,
     /// Records left out, with where and why.
     pub rejected: Vec<Rejected>,
+    /// Professionals of a FHIR import (the counts above are of its offers, or of FINESS sites).
+    pub practitioners: super::practitioners::KindCounts,
+    /// Professionals' roles of a FHIR import.
+    pub roles: super::practitioners::KindCounts,
 }
 
 /// Maps a parsed FINESS establishment to the stored columns.
@@ -257,8 +261,13 @@ pub(super) fn record_import(
 ) -> QueryResult<i64> {
     let now = ctx.at.naive_utc();
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-    let details =
+    let mut details =
         serde_json::json!({ "rejected": report.rejected.iter().map(ToString::to_string).collect::<Vec<_>>() });
+    let none = super::practitioners::KindCounts::default();
+    if report.practitioners != none || report.roles != none {
+        details["practitioners"] = serde_json::json!(report.practitioners);
+        details["roles"] = serde_json::json!(report.roles);
+    }
     let id: i64 = diesel::insert_into(dir_imports::table)
         .values((
             dir_imports::format.eq(request.format),

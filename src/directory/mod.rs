@@ -8,9 +8,12 @@
 //! - [`model`]: stored sites and the change feed; [`import`]: idempotent, scoped imports.
 //! - [`offers`]: ROR offers and their import; [`details`]: what an offer's sheet shows, with the
 //!   confidentiality of each contact (DIR-4).
+//! - [`practitioners`]: professionals and their roles; [`capacities`]: capacity rows and the
+//!   available places.
 //! - [`sheet`]: the detail sheet of an entry (DIR-2) and what each viewer may see of it (DIR-4);
 //!   [`completeness`]: its completeness score (ANS rule); [`reports`]: error reports (DIR-5).
 
+pub mod capacities;
 pub mod completeness;
 pub mod details;
 pub mod fhir;
@@ -22,6 +25,7 @@ pub mod import;
 pub mod model;
 pub mod nomenclature;
 pub mod offers;
+pub mod practitioners;
 pub mod reports;
 pub mod search;
 pub mod sheet;

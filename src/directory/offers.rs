@@ -11,6 +11,7 @@ use super::details::{self, OfferDetails};
 use super::fhir::{Coding, ConfidentialityLevel, FhirHealthcareService, FhirImport, FhirLocation, FhirOrganization};
 use super::import::{ImportError, ImportReport, ImportRequest, Mode, record_import};
 use super::nomenclature::{self, CATEGORY_SYSTEM};
+use super::{capacities, practitioners};
 use crate::db::schema::dir_offers;
 use crate::db::{self, DbConn, PooledConn};
 use crate::journal::AccessContext;
@@ -186,9 +187,9 @@ pub struct OfferValues {
 }
 
 /// Bumped when the import stores more of the source (the sheet's `details` of 2026-11-27, the
-/// FHIR endpoint's `ror_details` of 2026-11-28): the digest of every offer changes, so that the
+/// FHIR endpoint's `ror_details` of 2026-11-28, the capacity rows of 2026-11-29): the digest of every offer changes, so that the
 /// next import rewrites them all once.
-const DIGEST_VERSION: &[u8] = b"offer-v3";
+const DIGEST_VERSION: &[u8] = b"offer-v4";
 
 /// Labels of the NOS systems an offer uses, to fill codings that come without a display.
 type Labels = HashMap<String, HashMap<String, String>>;
@@ -234,6 +235,11 @@ struct Refs<'a> {
 }
 
 impl<'a> Refs<'a> {
+    /// The first location of an offer found in the file.
+    fn location_of(&self, s: &FhirHealthcareService) -> Option<&'a FhirLocation> {
+        s.locations.iter().filter_map(|r| r.target_id("Location")).find_map(|id| self.locations.get(id)).copied()
+    }
+
     /// The geographic entity (the first ancestor with an establishment category) of an org.
     fn site(&self, mut org: &'a FhirOrganization) -> &'a FhirOrganization {
         for _ in 0..4 {
@@ -252,7 +258,7 @@ impl<'a> Refs<'a> {
 fn values(s: &FhirHealthcareService, refs: &Refs<'_>, labels: &Labels, now: NaiveDateTime) -> OfferValues {
     let org = s.provided_by.as_ref().and_then(|r| r.target_id("Organization")).and_then(|id| refs.orgs.get(id));
     let site = org.map(|o| refs.site(o));
-    let location = s.locations.iter().filter_map(|r| r.target_id("Location")).find_map(|id| refs.locations.get(id));
+    let location = refs.location_of(s);
     let category = site.and_then(|o| o.types.iter().find(|t| t.system == CATEGORY_SYSTEM));
     let address = location.and_then(|l| l.address.as_ref()).or_else(|| site.and_then(|o| o.addresses.first()));
     let insee = location
@@ -272,7 +278,7 @@ fn values(s: &FhirHealthcareService, refs: &Refs<'_>, labels: &Labels, now: Naiv
         .and_then(|r| r.target_id("Organization"))
         .and_then(|id| refs.orgs.get(id))
         .copied();
-    let sources = details::Sources { service: s, provider: org.copied(), site, entity, location: location.copied() };
+    let sources = details::Sources { service: s, provider: org.copied(), site, entity };
     let details = details::from_fhir(&sources, &|c| label_of(c, labels));
     let json = |v: Vec<Label>| serde_json::to_string(&v).expect("serialisable labels");
     let today = now.date();
@@ -365,24 +371,30 @@ pub fn import_fhir(
             if !seen.insert(s.id.clone()) {
                 continue;
             }
-            match stored.get(&s.id) {
-                Some((_, hash, _)) if *hash == v.content_hash => report.unchanged += 1,
+            let id = match stored.get(&s.id) {
+                Some((_, hash, _)) if *hash == v.content_hash => {
+                    report.unchanged += 1;
+                    continue;
+                }
                 Some((id, _, _)) => {
                     diesel::update(dir_offers::table.find(*id)).set(&v).execute(c)?;
-                    changed.push(*id);
                     report.updated += 1;
+                    *id
                 }
                 None => {
-                    let id: i64 = diesel::insert_into(dir_offers::table)
+                    report.created += 1;
+                    diesel::insert_into(dir_offers::table)
                         .values((&v, dir_offers::created_at.eq(now)))
                         .returning(dir_offers::id)
-                        .get_result(c)?;
-                    changed.push(id);
-                    report.created += 1;
+                        .get_result(c)?
                 }
-            }
+            };
+            changed.push(id);
+            // The location is in the offer's digest: its capacities change only with the offer.
+            capacities::replace(c, id, refs.location_of(s), &|cd| label_of(cd, &labels), now)?;
         }
-        if let Mode::Full { .. } = request.mode {
+        // A file without offers (an Annuaire Santé extract of professionals) says nothing of them.
+        if matches!(request.mode, Mode::Full { .. }) && !parsed.healthcare_services.is_empty() {
             let vanished: Vec<i64> =
                 stored.iter().filter(|(k, v)| v.2 == "active" && !seen.contains(*k)).map(|(_, v)| v.0).collect();
             for chunk in vanished.chunks(500) {
@@ -394,6 +406,8 @@ pub fn import_fhir(
             changed.extend(vanished);
         }
         super::model::feed_changes(c, "offer", &changed, now)?;
+        (report.practitioners, report.roles) =
+            practitioners::import(c, parsed, request, &|cd| label_of(cd, &labels), now)?;
         report.import_id = record_import(c, ctx, request, &report)?;
         Ok(report)
     })

@@ -6,6 +6,8 @@
 //!   list of its site's offers and in search results;
 //! - a contact is shown by its confidentiality level ([`Access`]): public contacts to anyone,
 //!   restricted ones to logged-in accounts, regulation-only ones to nobody;
+//! - professionals are listed with their public directory data only (the import keeps no telecom
+//!   that is not stated « accès libre »), which needs no journal entry;
 //! - every view of restricted data by a logged-in account is journaled by the caller, in the
 //!   transaction of the read ([`Visible::consulted`], journal object [`JOURNAL_OFFER`]).
 
@@ -13,10 +15,12 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use super::capacities;
 use super::completeness::{self, Completeness, KnownCodes};
 use super::details::{Access, ContactPoint, OfferDetails};
 use super::model::{self, Site};
 use super::offers::{self, Offer};
+use super::practitioners::{self, SheetPractitioner};
 use super::search::text::fold_words;
 use crate::db::DbConn;
 use crate::db::schema::{dir_offers, dir_sites};
@@ -93,6 +97,8 @@ pub struct OfferSheet {
     pub details: OfferDetails,
     /// The other offers of its site, by name (sensitive ones included: see [`OfferSheet::visible_to`]).
     pub siblings: Vec<Offer>,
+    /// The professionals whose role links to the offer or to the organization providing it.
+    pub practitioners: Vec<SheetPractitioner>,
     /// Its completeness (ANS unit rule).
     pub completeness: Completeness,
 }
@@ -124,7 +130,11 @@ pub fn load(conn: &mut DbConn, entry: EntryRef) -> QueryResult<Option<Sheet>> {
         })),
         EntryRef::Offer(id) => {
             let Some(offer) = offers::find_offer(conn, id)? else { return Ok(None) };
-            let details = offer.details();
+            let mut details = offer.details();
+            details.capacities = capacities::of_offer(conn, offer.id)?.iter().map(capacities::Capacity::row).collect();
+            let provided_by = offer.ror_details().provided_by;
+            let practitioners =
+                practitioners::of_offer(conn, &offer.source, &offer.source_key, provided_by.as_deref())?;
             let mut siblings = match &offer.site_key {
                 Some(key) => dir_offers::table
                     .filter(dir_offers::source.eq(&offer.source))
@@ -140,7 +150,7 @@ pub fn load(conn: &mut DbConn, entry: EntryRef) -> QueryResult<Option<Sheet>> {
             siblings.sort_by_cached_key(|o| fold_words(&o.name).join(" "));
             let known = KnownCodes::of_offer(conn, &offer, &details)?;
             let completeness = completeness::of_offer(&offer, &details, &known);
-            Ok(Some(Sheet::Offer(Box::new(OfferSheet { offer, details, siblings, completeness }))))
+            Ok(Some(Sheet::Offer(Box::new(OfferSheet { offer, details, siblings, practitioners, completeness }))))
         }
     }
 }

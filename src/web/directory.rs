@@ -47,6 +47,11 @@ pub struct SearchForm {
     #[serde(default)]
     #[param(required = false, example = "354")]
     pub categorie: String,
+    /// `1`: only offers with places available now (capacity « disponible » at the immediate
+    /// temporality, count above 0).
+    #[serde(default)]
+    #[param(required = false, value_type = Option<String>, pattern = r"^[01]?$", example = "1")]
+    pub places: String,
     /// INSEE département.
     #[serde(default)]
     #[param(required = false, example = "92")]
@@ -67,7 +72,7 @@ pub struct SearchForm {
 
 impl SearchForm {
     fn is_empty(&self) -> bool {
-        [&self.q, &self.autour, &self.age, &self.categorie, &self.departement, &self.commune]
+        [&self.q, &self.autour, &self.age, &self.categorie, &self.departement, &self.commune, &self.places]
             .iter()
             .all(|s| s.trim().is_empty())
     }
@@ -95,6 +100,7 @@ impl SearchForm {
             ("categorie", &f.categorie),
             ("departement", &f.departement),
             ("commune", &f.commune),
+            ("places", &f.places),
         ] {
             if !v.trim().is_empty() {
                 s.append_pair(k, v.trim());
@@ -127,6 +133,15 @@ async fn resolve(state: &AppState, viewer: &Viewer, form: &SearchForm) -> Result
             }
         },
     };
+    // Exactly what the OpenAPI pattern allows (no spaces).
+    let available_only = match form.places.as_str() {
+        "" | "0" => false,
+        "1" => true,
+        _ => {
+            errors.push("Le filtre des places disponibles vaut 1 (coché) ou 0.".to_owned());
+            false
+        }
+    };
     let around = form.autour.trim().to_owned();
     let place = if around.is_empty() {
         None
@@ -144,6 +159,7 @@ async fn resolve(state: &AppState, viewer: &Viewer, form: &SearchForm) -> Result
         departement: opt(&form.departement),
         commune: opt(&form.commune),
         age,
+        available_only,
         near: place.as_ref().map(|p| (p.lat, p.lon)),
         radius_km: None,
         page: form.page.unwrap_or(1).clamp(1, 500),
@@ -329,7 +345,9 @@ struct PlaceJson {
     summary = "Recherche dans l'annuaire de l'offre (établissements FINESS et offres du ROR)",
     description = "Les mêmes paramètres que la page /annuaire. Autour d'une commune (`autour`), les résultats sont \
                    triés par distance (`distance_km`) et le rayon s'élargit jusqu'à trouver assez de résultats \
-                   (`radius_km`). Les unités sensibles n'y figurent que pour les professionnels connectés.",
+                   (`radius_km`). Avec `places=1`, seules les offres ayant des places disponibles maintenant \
+                   (`available_places`, à la date `available_on`) sont données. Les unités sensibles n'y \
+                   figurent que pour les professionnels connectés.",
     params(SearchForm),
     responses(
         (status = 200, description = "Une page de résultats (20 par page)", body = SearchResponse),

@@ -22,6 +22,7 @@ use crate::directory::completeness::{Completeness, Rule};
 use crate::directory::details::{CapacityRow, ContactPoint, OfferDetails, OpeningSlot};
 use crate::directory::model::Site;
 use crate::directory::offers::{Label, Offer};
+use crate::directory::practitioners::SheetPractitioner;
 use crate::directory::reports::{self, KINDS, MAX_MESSAGE_CHARS, ReportInput};
 use crate::directory::sheet::{self, EntryRef, JOURNAL_OFFER, Sheet, Visible};
 use crate::journal::{self, Action, Object, Outcome};
@@ -75,6 +76,7 @@ pub struct OfferPage {
     details: OfferDetails,
     visible: Visible,
     completeness: Completeness,
+    practitioners: Vec<SheetPractitioner>,
     commune_names: HashMap<String, String>,
     today: chrono::NaiveDate,
 }
@@ -362,6 +364,7 @@ pub async fn show(
                 details: o.details,
                 visible,
                 completeness: o.completeness,
+                practitioners: o.practitioners,
                 commune_names,
                 today: state.clock.now_naive().date(),
             };

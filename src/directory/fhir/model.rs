@@ -428,6 +428,9 @@ pub struct FhirPractitioner {
     pub names: Vec<HumanName>,
     /// Every coding of every `qualification.code` (diplomas, specialités ordinales…), flattened.
     pub qualifications: Vec<Coding>,
+    /// From the Annuaire Santé (`meta.source`, a `meta.profile` or an identifier system of
+    /// `annuaire.sante.fr`) rather than the ROR.
+    pub from_annuaire_sante: bool,
     /// `meta.lastUpdated`.
     pub last_updated: Option<DateTime<Utc>>,
 }
@@ -462,6 +465,8 @@ pub struct FhirPractitionerRole {
     pub period_start: Option<NaiveDate>,
     /// End of the role (`period.end`).
     pub period_end: Option<NaiveDate>,
+    /// From the Annuaire Santé rather than the ROR (see [`FhirPractitioner::from_annuaire_sante`]).
+    pub from_annuaire_sante: bool,
     /// `meta.lastUpdated`.
     pub last_updated: Option<DateTime<Utc>>,
 }

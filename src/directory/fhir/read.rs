@@ -385,6 +385,28 @@ pub(super) fn read_telecoms(r: Res, base: &str) -> Result<Vec<Telecom>, FieldErr
 }
 
 /// `meta.lastUpdated`.
+/// Host of the Annuaire Santé in `meta.source`, `meta.profile` and identifier systems.
+const ANNUAIRE_SANTE_HOST: &str = "annuaire.sante.fr";
+
+/// The identifiers of a resource, or none if they cannot be read (the reader reports that).
+fn identifiers_of(r: Res) -> Vec<Identifier> {
+    read_identifiers(r, "identifier").unwrap_or_default()
+}
+
+/// Whether a resource comes from the Annuaire Santé: its `meta.source` or one of its
+/// `meta.profile`s is there (all the ANS samples), or one of its identifiers is in its namespace.
+pub(super) fn from_annuaire_sante(r: Res, identifiers: &[Identifier]) -> bool {
+    let in_meta = r.get("meta").and_then(Value::as_object).is_some_and(|meta| {
+        let source = meta.get("source").and_then(Value::as_str).is_some_and(|s| s.contains(ANNUAIRE_SANTE_HOST));
+        let profile = meta
+            .get("profile")
+            .and_then(Value::as_array)
+            .is_some_and(|p| p.iter().filter_map(Value::as_str).any(|s| s.contains(ANNUAIRE_SANTE_HOST)));
+        source || profile
+    });
+    in_meta || identifiers.iter().any(|i| i.system.as_deref().is_some_and(|s| s.contains(ANNUAIRE_SANTE_HOST)))
+}
+
 pub(super) fn last_updated(r: Res) -> Result<Option<DateTime<Utc>>, FieldError> {
     match r.object("meta", "meta")? {
         Some(meta) => meta.instant("lastUpdated", "meta.lastUpdated"),
@@ -929,6 +951,7 @@ pub(super) fn read_practitioner(r: Res) -> Result<FhirPractitioner, FieldError> 
         active: r.boolean("active", "active")?,
         names,
         qualifications,
+        from_annuaire_sante: from_annuaire_sante(r, &identifiers_of(r)),
         last_updated: last_updated(r)?,
     })
 }
@@ -961,6 +984,7 @@ pub(super) fn read_practitioner_role(r: Res) -> Result<FhirPractitionerRole, Fie
         telecoms: read_telecoms(r, "")?,
         period_start,
         period_end,
+        from_annuaire_sante: from_annuaire_sante(r, &identifiers_of(r)),
         last_updated: last_updated(r)?,
     })
 }

@@ -13,6 +13,7 @@ use super::places::Places;
 use super::text::{FRENCH, Synonyms, fold_words, french_analyzer};
 use crate::db::DbConn;
 use crate::db::schema::{dir_changes, dir_offers, dir_sites};
+use crate::directory::capacities::{self, Availability};
 use crate::directory::model::Site;
 use crate::directory::offers::Offer;
 
@@ -42,6 +43,8 @@ pub(super) struct Fields {
     pub publics: Field,
     /// `1` on entries anyone may find; sensitive units lack it (DIR-4: logged-in accounts only).
     pub public: Field,
+    /// `1` on offers with places available now ([`crate::directory::capacities`]).
+    pub available: Field,
     pub card: Field,
     /// Exact codes for structured filters (see [`code`]).
     pub codes: Field,
@@ -121,6 +124,7 @@ fn schema() -> (Schema, Fields) {
         age_max: b.add_i64_field("age_max", INDEXED | FAST),
         publics: b.add_text_field("publics", STRING),
         public: b.add_text_field("public", STRING),
+        available: b.add_text_field("available", STRING),
         card: b.add_text_field("card", STORED),
         codes: b.add_text_field("codes", STRING),
         updated: b.add_i64_field("updated", INDEXED | FAST),
@@ -185,6 +189,8 @@ pub struct Entry {
     pub last_updated: Option<chrono::NaiveDateTime>,
     /// Exact codes for structured filters, as [`code::term`]s.
     pub codes: Vec<String>,
+    /// Places available now (offers whose place has some).
+    pub available: Option<Availability>,
 }
 
 /// The codes of a place: postal code, folded town and INSEE commune.
@@ -278,6 +284,7 @@ impl From<&Offer> for Entry {
             sensitive: o.sensitive,
             last_updated: Some(o.last_updated()),
             codes,
+            available: None,
         }
     }
 }
@@ -324,9 +331,28 @@ pub struct Card {
     /// A sensitive unit, shown to logged-in accounts only (DIR-4).
     #[serde(default)]
     pub sensitive: bool,
+    /// Places available now (status « disponible » at the immediate temporality), when any.
+    #[serde(default)]
+    pub available_places: Option<u32>,
+    /// `lit` when they are all beds, else `place`.
+    #[serde(default)]
+    pub available_nature: Option<String>,
+    /// The date of the latest count among them.
+    #[serde(default)]
+    pub available_on: Option<chrono::NaiveDate>,
 }
 
 impl Card {
+    /// « 3 places disponibles (au 12/11/2026) », when the offer has some.
+    pub fn availability(&self) -> Option<String> {
+        let n = self.available_places.filter(|n| *n > 0)?;
+        Some(crate::directory::capacities::describe(
+            n,
+            self.available_nature.as_deref().unwrap_or("place"),
+            self.available_on,
+        ))
+    }
+
     /// The URL of the entry's sheet.
     pub fn href(&self) -> String {
         crate::directory::sheet::EntryRef::of_kind(&self.kind, self.id)
@@ -443,8 +469,9 @@ impl SearchIndex {
                 .load(conn)?;
             let Some(last) = page.last() else { break };
             after = last.id;
+            let available = availability(conn, &page)?;
             for offer in &page {
-                writer.add_document(document(&loaded.fields, &Entry::from(offer)))?;
+                writer.add_document(document(&loaded.fields, &offer_entry(offer, &available)))?;
                 n += 1;
             }
         }
@@ -503,8 +530,9 @@ impl SearchIndex {
             for id in chunk {
                 writer.delete_term(Term::from_field_u64(loaded.fields.id, OFFER_KEY_BASE + *id as u64));
             }
+            let available = availability(conn, &offers)?;
             for offer in offers.iter().filter(|o| o.status == "active") {
-                writer.add_document(document(&loaded.fields, &Entry::from(offer)))?;
+                writer.add_document(document(&loaded.fields, &offer_entry(offer, &available)))?;
             }
         }
         let n = (site_ids.len() + offer_ids.len()) as u64;
@@ -514,6 +542,16 @@ impl SearchIndex {
         self.refresh_places(conn)?;
         Ok(n)
     }
+}
+
+/// The available places of offers, read from their capacity rows.
+fn availability(conn: &mut DbConn, offers: &[Offer]) -> QueryResult<HashMap<i64, Availability>> {
+    capacities::availability(conn, &offers.iter().map(|o| o.id).collect::<Vec<_>>())
+}
+
+/// The entry of an offer, with its available places.
+fn offer_entry(offer: &Offer, available: &HashMap<i64, Availability>) -> Entry {
+    Entry { available: available.get(&offer.id).cloned(), ..Entry::from(offer) }
 }
 
 fn load(dir: &Path) -> anyhow::Result<Loaded> {
@@ -575,6 +613,9 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
         source: e.source.clone(),
         updated_on: e.updated_on,
         sensitive: e.sensitive,
+        available_places: e.available.as_ref().map(|a| a.count),
+        available_nature: e.available.as_ref().map(|a| a.nature.to_owned()),
+        available_on: e.available.as_ref().and_then(|a| a.updated_on),
     };
     let all = format!("{} {category} {keywords} {place}", e.name);
     let mut d = doc!(
@@ -598,6 +639,9 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
     }
     if !e.sensitive {
         d.add_text(f.public, "1");
+    }
+    if e.available.as_ref().is_some_and(|a| a.count > 0) {
+        d.add_text(f.available, "1");
     }
     for c in &e.codes {
         d.add_text(f.codes, c);

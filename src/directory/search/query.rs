@@ -44,6 +44,9 @@ pub struct SearchParams {
     pub facets: bool,
     /// The patient's age: only offers whose age range includes it.
     pub age: Option<i64>,
+    /// Only offers with places available now (status « disponible », immediate temporality,
+    /// count > 0: DOMAIN.md §1.4, [`crate::directory::capacities`]).
+    pub available_only: bool,
     /// Search around this point (lat, lon), sorted by distance.
     pub near: Option<(f64, f64)>,
     /// A fixed radius in km (otherwise widened step by step).
@@ -339,6 +342,9 @@ fn filters(f: &Fields, p: &SearchParams) -> Vec<(Occur, Box<dyn Query>)> {
     if let Some(age) = p.age {
         push(Box::new(RangeQuery::new(Bound::Unbounded, Bound::Included(Term::from_field_i64(f.age_min, age)))));
         push(Box::new(RangeQuery::new(Bound::Included(Term::from_field_i64(f.age_max, age)), Bound::Unbounded)));
+    }
+    if p.available_only {
+        push(term(f.available, "1"));
     }
     out
 }
