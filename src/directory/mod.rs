@@ -6,7 +6,7 @@
 //!   reprojection to WGS84.
 //! - [`nomenclature`]: the national NOS code systems, loaded as data.
 //! - [`model`]: stored sites and the change feed; [`import`]: idempotent, scoped imports.
-//! - [`offers`]: ROR offers and their import; [`details`]: what an offer's sheet shows, with the
+//! - [`offers`]: ROR offers and their import; [`local`]: entries the DAC enters itself; [`details`]: what an offer's sheet shows, with the
 //!   confidentiality of each contact (DIR-4).
 //! - [`sheet`]: the detail sheet of an entry (DIR-2) and what each viewer may see of it (DIR-4);
 //!   [`completeness`]: its completeness score (ANS rule); [`reports`]: error reports (DIR-5).
@@ -19,6 +19,7 @@ pub mod finess_csv;
 pub mod finess_json;
 pub mod geo;
 pub mod import;
+pub mod local;
 pub mod model;
 pub mod nomenclature;
 pub mod offers;

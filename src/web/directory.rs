@@ -228,7 +228,7 @@ impl SearchPage {
             "finess" => "FINESS",
             "ror" => "Répertoire opérationnel des ressources (ROR)",
             "annuaire" => "Annuaire Santé",
-            _ => "saisie locale",
+            _ => "saisie locale (DAC)",
         };
         Some(match h.card.updated_on {
             Some(d) => format!("Source : {source}, mise à jour le {}", d.format("%d/%m/%Y")),

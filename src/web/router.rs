@@ -4,8 +4,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::{
-    account, admin, assets, directory, documents, fhir, health, me, mfa, openapi, pages, people, register, reports,
-    sheet, terms,
+    account, admin, assets, directory, documents, fhir, health, local_entries, me, mfa, openapi, pages, people, register,
+    reports, sheet, terms,
 };
 use crate::app::AppState;
 use crate::terms::LegalDoc;
@@ -108,6 +108,10 @@ fn admin() -> Router<AppState> {
         .route("/admin/documents/{id}/supprimer", post(documents::delete))
         .route("/admin/signalements", get(reports::list))
         .route("/admin/signalements/{id}", post(reports::handle))
+        .route("/admin/annuaire/entrees", get(local_entries::list))
+        .route("/admin/annuaire/entrees/nouvelle", get(local_entries::new_form).post(local_entries::create))
+        .route("/admin/annuaire/entrees/{id}", get(local_entries::edit_form).post(local_entries::update))
+        .route("/admin/annuaire/entrees/{id}/statut", post(local_entries::set_status))
 }
 
 /// Probes for load balancers and orchestrators; metrics only with the token.
