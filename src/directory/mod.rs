@@ -12,6 +12,7 @@
 //!   [`completeness`]: its completeness score (ANS rule); [`reports`]: error reports (DIR-5).
 
 pub mod completeness;
+pub mod csv_export;
 pub mod details;
 pub mod fhir;
 pub mod finess;

@@ -29,6 +29,7 @@ fn public() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
         .route("/annuaire", get(directory::search_page))
+        .route("/annuaire/export.csv", get(directory::export_csv))
         .route("/annuaire/{id}", get(sheet::show))
         .route("/annuaire/{id}/signaler", get(sheet::report_form).post(sheet::report_submit))
         .route("/actualites", pages::soon_route("actualites"))
