@@ -147,12 +147,26 @@ async fn invalid_fields_are_refused_with_french_messages_and_nothing_is_written(
     assert_eq!(r.texts("#description"), ["Garde le texte saisi"]);
     assert!(r.body.contains("value=\"pas une adresse\""));
     // An unknown commune.
-    let r = post_entry(&app, "/admin/annuaire/entrees/nouvelle", &cookie, &[("name", "X"), ("activity_field", "03"), ("commune", "Gotham City")]).await;
+    let r = post_entry(
+        &app,
+        "/admin/annuaire/entrees/nouvelle",
+        &cookie,
+        &[("name", "X"), ("activity_field", "03"), ("commune", "Gotham City")],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.texts(".field-error").iter().any(|m| m.contains("« Gotham City » est inconnue")), "{:?}", r.texts(".field-error"));
+    assert!(
+        r.texts(".field-error").iter().any(|m| m.contains("« Gotham City » est inconnue")),
+        "{:?}",
+        r.texts(".field-error")
+    );
     // Nothing written: no offer, no journal entry, no change feed row.
     assert!(local_offers(&app).is_empty());
-    assert!(journal_after(&app, before).iter().all(|e| e.action == "consultation"), "{:?}", journal_after(&app, before));
+    assert!(
+        journal_after(&app, before).iter().all(|e| e.action == "consultation"),
+        "{:?}",
+        journal_after(&app, before)
+    );
     assert_eq!(atomes::directory::model::count_changes(&mut app.conn()).unwrap(), changes);
 }
 
@@ -168,11 +182,18 @@ async fn administrators_create_edit_close_and_reopen_local_entries_which_search_
     let (id, _, status, by) = stored[0].clone();
     assert_eq!((status.as_str(), by), ("active", Some(admin_id)));
     assert_eq!(r.header("location"), format!("/admin/annuaire/entrees/{id}?enregistre=1"));
-    let (key, insee, lat, phone, local): (String, Option<String>, Option<f64>, Option<String>, String) = dir_offers::table
-        .find(id)
-        .select((dir_offers::source_key, dir_offers::commune_insee, dir_offers::lat, dir_offers::phone, dir_offers::local_details))
-        .first(&mut *app.conn())
-        .unwrap();
+    let (key, insee, lat, phone, local): (String, Option<String>, Option<f64>, Option<String>, String) =
+        dir_offers::table
+            .find(id)
+            .select((
+                dir_offers::source_key,
+                dir_offers::commune_insee,
+                dir_offers::lat,
+                dir_offers::phone,
+                dir_offers::local_details,
+            ))
+            .first(&mut *app.conn())
+            .unwrap();
     assert!(key.starts_with("local-"), "{key}");
     assert_eq!(insee.as_deref(), Some("92025"));
     assert!(lat.is_some(), "placed at its commune's centre");
@@ -203,8 +224,16 @@ async fn administrators_create_edit_close_and_reopen_local_entries_which_search_
     assert!(anonymous.body.contains("0123456789") || anonymous.body.contains("01 23 45 67 89"));
 
     // Edit: the form shows the stored values; the change reaches search.
+    let before_form = last_journal_id(&app);
     let form = app.get_with(&format!("/admin/annuaire/entrees/{id}"), &cookie).await;
     assert_eq!(form.status, StatusCode::OK);
+    // Who changed it last, a read of that account that is journaled.
+    assert!(form.body.contains("par Camille Durand"), "{}", form.body);
+    assert!(
+        journal_after(&app, before_form).iter().any(|e| e.action == "consultation"
+            && e.object_type == "user"
+            && e.object_id == Some(admin_id.to_string()))
+    );
     assert!(form.body.contains("value=\"Groupe de parole des aidants Zéphyrin\""));
     assert_eq!(form.count("#activities option[selected]"), 2);
     let mut edited = valid_form();
@@ -218,8 +247,10 @@ async fn administrators_create_edit_close_and_reopen_local_entries_which_search_
     let anonymous = app.get(&format!("/annuaire/offre-{id}")).await;
     assert!(!anonymous.body.contains("01 23 45 67 89"), "a restricted telephone shown to a visitor");
     assert_eq!(anonymous.count(".restricted"), 1);
-    let modifications: Vec<_> =
-        journal_after(&app, before).into_iter().filter(|e| e.action == "modification" && e.object_type == "dir_offer").collect();
+    let modifications: Vec<_> = journal_after(&app, before)
+        .into_iter()
+        .filter(|e| e.action == "modification" && e.object_type == "dir_offer")
+        .collect();
     assert_eq!(modifications.len(), 1);
 
     // Close: kept, hidden from search; reopen: back.
@@ -243,18 +274,17 @@ async fn administrators_create_edit_close_and_reopen_local_entries_which_search_
 async fn imported_offers_are_not_edited_here_and_non_administrators_are_refused() {
     let app = demo_app();
     let (_, cookie) = admin(&app).await;
-    let ror: i64 = dir_offers::table
-        .filter(dir_offers::source.eq("ror"))
-        .select(dir_offers::id)
-        .first(&mut *app.conn())
-        .unwrap();
+    let ror: i64 =
+        dir_offers::table.filter(dir_offers::source.eq("ror")).select(dir_offers::id).first(&mut *app.conn()).unwrap();
     let r = app.get_with(&format!("/admin/annuaire/entrees/{ror}"), &cookie).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.body.contains("se corrige à sa source"), "{}", r.body);
     let r = post_entry(&app, &format!("/admin/annuaire/entrees/{ror}"), &cookie, &valid_form()).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     let csrf = app.get_with("/admin/annuaire/entrees", &cookie).await.csrf_field();
-    let r = app.post_form(&format!("/admin/annuaire/entrees/{ror}/statut"), &[("csrf", &csrf), ("action", "fermer")], &cookie).await;
+    let r = app
+        .post_form(&format!("/admin/annuaire/entrees/{ror}/statut"), &[("csrf", &csrf), ("action", "fermer")], &cookie)
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     let status: String = dir_offers::table.find(ror).select(dir_offers::status).first(&mut *app.conn()).unwrap();
     assert_eq!(status, "active");
@@ -321,7 +351,10 @@ async fn the_csv_export_follows_the_search_and_escapes_formulas() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.header("content-type"), "text/csv; charset=utf-8");
     let disposition = r.header("content-disposition");
-    assert!(disposition.starts_with("attachment; filename=\"annuaire-") && disposition.ends_with(".csv\""), "{disposition}");
+    assert!(
+        disposition.starts_with("attachment; filename=\"annuaire-") && disposition.ends_with(".csv\""),
+        "{disposition}"
+    );
     assert!(r.body.starts_with('\u{feff}'), "a BOM for French Excel");
     let lines = csv_lines(&r);
     assert_eq!(
@@ -329,7 +362,13 @@ async fn the_csv_export_follows_the_search_and_escapes_formulas() {
         "Nom;Structure;Catégorie;Activités;Publics;Âge min;Âge max;Adresse;Code postal;Commune;Téléphone;Distance (km);Dernière mise à jour;Source;Lien"
     );
     assert_eq!(lines.len(), 3, "{lines:#?}");
-    assert!(lines[1].starts_with("\"'=HYPERLINK(\"\"http://evil.example\"\";\"\"Zéphyrin\"\")\";Association Les Aidants du Nord;;"), "{}", lines[1]);
+    assert!(
+        lines[1].starts_with(
+            "\"'=HYPERLINK(\"\"http://evil.example\"\";\"\"Zéphyrin\"\")\";Association Les Aidants du Nord;;"
+        ),
+        "{}",
+        lines[1]
+    );
     assert!(lines[1].contains(";18;99;12 rue de la Paix;92700;Colombes;01 23 45 67 89;;"), "{}", lines[1]);
     assert!(lines[1].contains(";Saisie locale (DAC);http://127.0.0.1:8080/annuaire/offre-"), "{}", lines[1]);
 
@@ -339,7 +378,8 @@ async fn the_csv_export_follows_the_search_and_escapes_formulas() {
     assert!(shown.len() > 2, "{shown:?}");
     let r = app.get("/annuaire/export.csv?q=ehpad&autour=Colombes").await;
     let lines = csv_lines(&r);
-    let names: Vec<String> = lines[1..].iter().filter(|l| !l.is_empty()).map(|l| l.split(';').next().unwrap().to_owned()).collect();
+    let names: Vec<String> =
+        lines[1..].iter().filter(|l| !l.is_empty()).map(|l| l.split(';').next().unwrap().to_owned()).collect();
     assert_eq!(&names[..shown.len().min(names.len())], &shown[..], "the first rows are the first page, in its order");
     assert!(lines[1].split(';').nth(11).is_some_and(|d| d.contains(',')), "{}", lines[1]);
     // A bad parameter is a French 400, not a file.

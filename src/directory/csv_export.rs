@@ -35,11 +35,7 @@ pub fn cell(value: &str) -> String {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
         _ => value.to_owned(),
     };
-    if neutral.contains([';', '"', '\r', '\n']) {
-        format!("\"{}\"", neutral.replace('"', "\"\""))
-    } else {
-        neutral
-    }
+    if neutral.contains([';', '"', '\r', '\n']) { format!("\"{}\"", neutral.replace('"', "\"\"")) } else { neutral }
 }
 
 fn line(out: &mut String, cells: impl Iterator<Item = String>) {

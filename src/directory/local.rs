@@ -161,7 +161,9 @@ impl LocalInput {
         let details = o.details();
         let codes = |json: &str| Offer::labels(json).into_iter().map(|l| l.code).collect();
         let num = |n: Option<i32>| n.map(|n| n.to_string()).unwrap_or_default();
-        let coord = |x: Option<f64>| if local.position_given { x.map(|x| x.to_string()).unwrap_or_default() } else { String::new() };
+        let coord = |x: Option<f64>| {
+            if local.position_given { x.map(|x| x.to_string()).unwrap_or_default() } else { String::new() }
+        };
         Self {
             name: o.name.clone(),
             site_name: o.site_name.clone().unwrap_or_default(),
@@ -282,7 +284,11 @@ fn text(
         return None;
     }
     let cleaned = if multiline {
-        t.replace("\r\n", "\n").lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n")
+        t.replace("\r\n", "\n")
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join("\n")
     } else {
         t.split_whitespace().collect::<Vec<_>>().join(" ")
     };
@@ -308,12 +314,14 @@ fn find_commune(places: &Places, raw: &str, postal_code: Option<&str>) -> Result
             "La commune « {raw} » est inconnue de l'annuaire : indiquez son nom exact (exemple : Colombes) ou son code INSEE."
         )),
         [one] => Ok((*one).to_owned()),
-        several => match postal_code.and_then(|p| several.iter().find(|i| places.postal_codes_of(i).iter().any(|x| x == p))) {
-            Some(i) => Ok((*i).to_owned()),
-            None => Err(format!(
-                "Plusieurs communes s'appellent « {raw} » : indiquez son code INSEE ou un code postal qui la distingue."
-            )),
-        },
+        several => {
+            match postal_code.and_then(|p| several.iter().find(|i| places.postal_codes_of(i).iter().any(|x| x == p))) {
+                Some(i) => Ok((*i).to_owned()),
+                None => Err(format!(
+                    "Plusieurs communes s'appellent « {raw} » : indiquez son code INSEE ou un code postal qui la distingue."
+                )),
+            }
+        }
     }
 }
 
@@ -471,7 +479,11 @@ pub fn validate(input: &LocalInput, pickers: &Pickers, places: &Places) -> Resul
     let website = match input.website.trim() {
         "" => None,
         raw => match url::Url::parse(raw) {
-            Ok(u) if matches!(u.scheme(), "https" | "http") && u.host_str().is_some_and(|h| h.contains('.')) && raw.len() <= 500 => {
+            Ok(u)
+                if matches!(u.scheme(), "https" | "http")
+                    && u.host_str().is_some_and(|h| h.contains('.'))
+                    && raw.len() <= 500 =>
+            {
                 Some(raw.to_owned())
             }
             _ => {
@@ -487,8 +499,23 @@ pub fn validate(input: &LocalInput, pickers: &Pickers, places: &Places) -> Resul
     let opening_hours = text(&mut errors, "opening_hours", &input.opening_hours, 500, "Les horaires", true);
     if !errors.is_empty() {
         const ORDER: [&str; 18] = [
-            "name", "site_name", "category", "activity_field", "activities", "care_modes", "publics", "age_min",
-            "age_max", "address", "postal_code", "commune", "lat", "phone", "email", "website", "description",
+            "name",
+            "site_name",
+            "category",
+            "activity_field",
+            "activities",
+            "care_modes",
+            "publics",
+            "age_min",
+            "age_max",
+            "address",
+            "postal_code",
+            "commune",
+            "lat",
+            "phone",
+            "email",
+            "website",
+            "description",
             "opening_hours",
         ];
         errors.sort_by_key(|(f, _)| ORDER.iter().position(|o| o == f).unwrap_or(ORDER.len()));
@@ -506,10 +533,11 @@ pub fn validate(input: &LocalInput, pickers: &Pickers, places: &Places) -> Resul
             ..Default::default()
         })
     };
-    let contacts: Vec<ContactPoint> = [contact("phone", &phone, level), contact("email", &email, level), contact("url", &website, "1")]
-        .into_iter()
-        .flatten()
-        .collect();
+    let contacts: Vec<ContactPoint> =
+        [contact("phone", &phone, level), contact("email", &email, level), contact("url", &website, "1")]
+            .into_iter()
+            .flatten()
+            .collect();
     let details = OfferDetails {
         activity_field_code: activity_field.as_ref().map(|l| l.code.clone()),
         contacts,
@@ -687,7 +715,14 @@ mod tests {
         Places::from_rows(
             [
                 (Some("92025".into()), Some("Colombes".into()), Some("92700".into()), Some(48.92), Some(2.25), 3),
-                (Some("92004".into()), Some("Asnières-sur-Seine".into()), Some("92600".into()), Some(48.91), Some(2.28), 2),
+                (
+                    Some("92004".into()),
+                    Some("Asnières-sur-Seine".into()),
+                    Some("92600".into()),
+                    Some(48.91),
+                    Some(2.28),
+                    2,
+                ),
             ]
             .into_iter(),
         )

@@ -21,8 +21,8 @@ use super::session::Viewer;
 use crate::app::AppState;
 use crate::directory::csv_export;
 use crate::directory::model::Place;
-use crate::directory::offers::{self, Offer};
 use crate::directory::nomenclature::{self, CATEGORY_SYSTEM};
+use crate::directory::offers::{self, Offer};
 use crate::directory::search::{SearchParams, SearchResults};
 use crate::directory::sheet::JOURNAL_OFFER;
 use crate::journal::{self, AccessContext, Action, Object, Outcome};
@@ -327,8 +327,7 @@ pub async fn search_page(
         }
     } else {
         let resolved = resolve(&state, &viewer, &form).await?;
-        let results =
-            if resolved.errors.is_empty() { Some(run(&state, ctx, resolved.params).await?) } else { None };
+        let results = if resolved.errors.is_empty() { Some(run(&state, ctx, resolved.params).await?) } else { None };
         let places = state.search.places();
         let commune_names: HashMap<String, String> = results
             .iter()

@@ -18,6 +18,7 @@ use crate::accounts::profile::FieldErrors;
 use crate::app::AppState;
 use crate::directory::local::{self, LocalError, LocalInput, Pickers};
 use crate::directory::offers::Offer;
+use crate::journal::{self, AccessContext, Action, Object, Outcome};
 
 /// Entries listed at most.
 const LIST_LIMIT: usize = 500;
@@ -46,7 +47,9 @@ async fn refresh_index(state: &AppState) {
     .await;
     match done {
         Ok(Ok(_)) => {}
-        Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "search index not refreshed after a local entry change"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %format!("{e:#}"), "search index not refreshed after a local entry change")
+        }
         Err(e) => tracing::warn!(error = %e, "search index refresh panicked"),
     }
 }
@@ -89,7 +92,9 @@ pub async fn list(
     let needle = q.clone();
     let entries = state.db.run(move |c| local::list(c, &needle, LIST_LIMIT + 1).map_err(AppError::from)).await?;
     let message = match query.fait.as_str() {
-        "ferme" => Some("L'entrée est fermée : elle n'apparaît plus dans l'annuaire. Vous pouvez la rouvrir à tout moment."),
+        "ferme" => {
+            Some("L'entrée est fermée : elle n'apparaît plus dans l'annuaire. Vous pouvez la rouvrir à tout moment.")
+        }
         "rouvert" => Some("L'entrée est rouverte : elle apparaît de nouveau dans l'annuaire."),
         _ => None,
     };
@@ -123,7 +128,9 @@ impl FormPage {
     }
 
     fn action(&self) -> String {
-        self.offer.as_ref().map_or_else(|| "/admin/annuaire/entrees/nouvelle".into(), |o| format!("/admin/annuaire/entrees/{}", o.id))
+        self.offer
+            .as_ref()
+            .map_or_else(|| "/admin/annuaire/entrees/nouvelle".into(), |o| format!("/admin/annuaire/entrees/{}", o.id))
     }
 
     fn has(list: &[String], code: &str) -> bool {
@@ -135,28 +142,29 @@ impl FormPage {
     }
 }
 
+/// The form page; `edited` is the stored entry with the name of its last author.
 fn form_page(
     state: &AppState,
     viewer: &Viewer,
-    offer: Option<Offer>,
+    edited: Option<(Offer, Option<String>)>,
     input: LocalInput,
     pickers: Pickers,
     errors: FieldErrors,
-    saved: bool,
-    updated_by: Option<String>,
 ) -> FormPage {
-    let title = match &offer {
-        Some(o) => format!("Modifier « {} »", o.name),
+    let title = match &edited {
+        Some((o, _)) => format!("Modifier « {} »", o.name),
         None => "Nouvelle entrée locale".to_owned(),
     };
-    FormPage { layout: Layout::new(state, viewer, None, &title), offer, input, pickers, errors, saved, updated_by }
+    let (offer, updated_by) = edited.map_or((None, None), |(o, by)| (Some(o), by));
+    let layout = Layout::new(state, viewer, None, &title);
+    FormPage { layout, offer, input, pickers, errors, saved: false, updated_by }
 }
 
 /// `GET /admin/annuaire/entrees/nouvelle`.
 pub async fn new_form(State(state): State<AppState>, viewer: Viewer, _admin: AdminUser) -> Result<FormPage, AppError> {
     let pickers = state.db.run(|c| Pickers::load(c).map_err(AppError::from)).await?;
     let input = LocalInput { contact_public: true, ..Default::default() };
-    Ok(form_page(&state, &viewer, None, input, pickers, Vec::new(), false, None))
+    Ok(form_page(&state, &viewer, None, input, pickers, Vec::new()))
 }
 
 /// Reads the posted form: its CSRF token and the entry.
@@ -180,7 +188,7 @@ pub async fn create(
     let pickers = state.db.run(|c| Pickers::load(c).map_err(AppError::from)).await?;
     let entry = match local::validate(&input, &pickers, &state.search.places()) {
         Ok(e) => e,
-        Err(errors) => return Ok(invalid_form(form_page(&state, &viewer, None, input, pickers, errors, false, None))),
+        Err(errors) => return Ok(invalid_form(form_page(&state, &viewer, None, input, pickers, errors))),
     };
     let id = state.db.write(move |c| local::create(c, &ctx, &entry).map_err(AppError::from)).await?;
     refresh_index(&state).await;
@@ -194,10 +202,13 @@ pub struct Saved {
     enregistre: Option<u8>,
 }
 
-/// The name of the account that last changed an entry.
-fn author(c: &mut crate::db::PooledConn, offer: &Offer) -> Result<Option<String>, AppError> {
+/// The name of the account that last changed an entry; reading it is journaled (a user's
+/// personal data), in the transaction of the read.
+fn author(c: &mut crate::db::DbConn, ctx: &AccessContext, offer: &Offer) -> Result<Option<String>, AppError> {
     let Some(id) = offer.updated_by else { return Ok(None) };
-    Ok(crate::accounts::find_by_id(c, id)?.map(|u| format!("{} {}", u.given_name, u.family_name)))
+    let Some(user) = crate::accounts::find_by_id(c, id)? else { return Ok(None) };
+    journal::record(c, ctx, Action::Consultation, Object::new("user", id), Outcome::Success)?;
+    Ok(Some(format!("{} {}", user.given_name, user.family_name)))
 }
 
 /// `GET /admin/annuaire/entrees/{id}`.
@@ -205,19 +216,22 @@ pub async fn edit_form(
     State(state): State<AppState>,
     viewer: Viewer,
     _admin: AdminUser,
+    Ctx(ctx): Ctx,
     Path(id): Path<i64>,
     Query(saved): Query<Saved>,
 ) -> Result<FormPage, AppError> {
     let (offer, pickers, by) = state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let offer = local::find_local(c, id)?;
-            let by = author(c, &offer)?;
+            let by = author(c, &ctx, &offer)?;
             Ok::<_, AppError>((offer, Pickers::load(c)?, by))
         })
         .await?;
     let input = LocalInput::of_offer(&offer);
-    Ok(form_page(&state, &viewer, Some(offer), input, pickers, Vec::new(), saved.enregistre == Some(1), by))
+    let mut page = form_page(&state, &viewer, Some((offer, by)), input, pickers, Vec::new());
+    page.saved = saved.enregistre == Some(1);
+    Ok(page)
 }
 
 /// `POST /admin/annuaire/entrees/{id}`.
@@ -233,18 +247,19 @@ pub async fn update(
     if !token_matches(&csrf, &admin.session.csrf_token) {
         return Ok(csrf_refused());
     }
+    let read_ctx = ctx.clone();
     let (offer, pickers, by) = state
         .db
-        .run(move |c| {
+        .write(move |c| {
             let offer = local::find_local(c, id)?;
-            let by = author(c, &offer)?;
+            let by = author(c, &read_ctx, &offer)?;
             Ok::<_, AppError>((offer, Pickers::load(c)?, by))
         })
         .await?;
     let entry = match local::validate(&input, &pickers, &state.search.places()) {
         Ok(e) => e,
         Err(errors) => {
-            return Ok(invalid_form(form_page(&state, &viewer, Some(offer), input, pickers, errors, false, by)));
+            return Ok(invalid_form(form_page(&state, &viewer, Some((offer, by)), input, pickers, errors)));
         }
     };
     state.db.write(move |c| local::update(c, &ctx, id, &entry).map_err(AppError::from)).await?;

@@ -4,8 +4,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::{
-    account, admin, assets, directory, documents, fhir, health, local_entries, me, mfa, openapi, pages, people, register,
-    reports, sheet, terms,
+    account, admin, assets, directory, documents, fhir, health, local_entries, me, mfa, openapi, pages, people,
+    register, reports, sheet, terms,
 };
 use crate::app::AppState;
 use crate::terms::LegalDoc;
