@@ -385,6 +385,10 @@ async fn the_csv_export_follows_the_search_and_escapes_formulas() {
     // A bad parameter is a French 400, not a file.
     let r = app.get("/annuaire/export.csv?age=abc").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.texts("[role=alert]")[0].starts_with("L'âge doit être un nombre entier"), "{}", r.body);
+    // No search, no export (the page lists nothing either).
+    let r = app.get("/annuaire/export.csv").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

@@ -461,6 +461,12 @@ pub async fn export_csv(
     Ctx(ctx): Ctx,
     Query(form): Query<SearchForm>,
 ) -> Result<Response, AppError> {
+    if form.is_empty() {
+        // The page lists nothing before a search: nor does its export.
+        return Err(AppError::BadRequest(
+            "Indiquez d'abord une recherche (mots, commune, âge ou catégorie) : l'export reprend ses résultats.".into(),
+        ));
+    }
     let resolved = resolve(&state, &viewer, &form).await?;
     if let Some(e) = resolved.errors.first() {
         return Err(AppError::BadRequest(e.clone()));
