@@ -14,6 +14,7 @@ mod directory_sheet;
 mod fhir_api;
 mod jobs;
 mod journal;
+mod local_entries;
 mod mail;
 mod mfa;
 mod people;

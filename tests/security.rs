@@ -151,6 +151,9 @@ const STATE_CHANGING: &[&str] = &[
     "/admin/documents/{id}/supprimer",
     "/annuaire/{id}/signaler",
     "/admin/signalements/{id}",
+    "/admin/annuaire/entrees/nouvelle",
+    "/admin/annuaire/entrees/{id}",
+    "/admin/annuaire/entrees/{id}/statut",
 ];
 
 /// The POST routes declared in the router's source, so that a new route cannot miss the matrix.

@@ -127,6 +127,35 @@ step('the mail outbox', async () => {
   await checkA11y(page, 'admin-10-courriels');
 });
 
+step('a local entry of the directory: list, form with errors, creation, sheet with « Modifier »', async () => {
+  await page.goto(`${server.url}/admin`);
+  await page.getByRole('link', { name: 'Entrées locales' }).click();
+  await page.waitForURL('**/admin/annuaire/entrees');
+  assert.equal(await checkPageBasics(page), "Entrées locales de l'annuaire");
+  await checkA11y(page, 'admin-annuaire-01-entrees');
+  await page.getByRole('link', { name: 'Ajouter une entrée locale' }).click();
+  await page.waitForURL('**/admin/annuaire/entrees/nouvelle');
+  await checkA11y(page, 'admin-annuaire-02-formulaire');
+  // Sent with a wrong telephone and no commune: 422, errors listed, the page stays accessible.
+  await page.locator('#name').fill('Groupe de parole des aidants');
+  await page.locator('#phone').fill('12 34');
+  await submit('Enregistrer');
+  await page.getByRole('alert').filter({ hasText: 'champs sont à corriger' }).waitFor();
+  await checkA11y(page, 'admin-annuaire-03-erreurs');
+  await page.locator('#activity_field').selectOption('03');
+  await page.locator('#commune').fill('Colombes');
+  await page.locator('#phone').fill('01 23 45 67 89');
+  await submit('Enregistrer');
+  assert.match(path(), /^\/admin\/annuaire\/entrees\/\d+$/);
+  await page.getByRole('status').filter({ hasText: "L'entrée est enregistrée" }).waitFor();
+  await checkA11y(page, 'admin-annuaire-04-enregistree');
+  await page.getByRole('link', { name: 'Voir la fiche' }).click();
+  await page.waitForURL('**/annuaire/offre-*');
+  await page.getByRole('link', { name: 'Modifier' }).waitFor();
+  await page.getByText('Source : saisie locale (DAC), mise à jour le').waitFor();
+  await checkA11y(page, 'admin-annuaire-05-fiche');
+});
+
 step('the legal documents of the back office', async () => {
   await page.goto(`${server.url}/admin`);
   await page.getByRole('link', { name: 'Gérer les documents légaux' }).click();

@@ -110,3 +110,35 @@ test('the sheet of a health centre lists its professionals', async () => {
   assert.match(await page.locator('.practitioners li').first().textContent(), /^Dr /);
   await checkA11y(page, 'annuaire-fiche-professionnels');
 });
+
+test('search as you type: results update in place, the address follows, the count is announced', async () => {
+  await page.goto(server.url + '/annuaire');
+  await page.evaluate(() => { window.e2eOldDocument = true; });
+  await page.locator('#q').pressSequentially('ehpad', { delay: 30 });
+  const status = page.locator('#search-status');
+  await page.waitForFunction(() => /résultat/.test(document.getElementById('search-status').textContent));
+  const announced = (await status.textContent()).trim();
+  assert.match(announced, /^(\d+ résultats|1 résultat|Aucun résultat)$/);
+  assert.ok(await page.locator('#search-results .result').count() > 0, 'results shown');
+  assert.equal(await page.evaluate(() => window.e2eOldDocument), true, 'no page load');
+  assert.equal(new URL(page.url()).search, '?q=ehpad');
+  const heading = (await page.locator('#resultats').textContent()).replace(/\s+/g, ' ').trim();
+  assert.ok(heading.startsWith(announced), `${heading} / ${announced}`);
+  await checkA11y(page, 'annuaire-instantane');
+
+  // Narrowing the search: the list and the facets follow, still without a page load.
+  const before = announced;
+  await page.locator('#autour').fill('Gennevilliers');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('autour') === 'Gennevilliers');
+  await page.waitForFunction(
+    (old) => document.getElementById('search-status').textContent.trim() !== '' && document.getElementById('resultats')?.textContent.includes('Gennevilliers'),
+    before,
+  );
+  assert.equal(await page.evaluate(() => window.e2eOldDocument), true, 'no page load');
+  assert.ok(await page.locator('#search-results .facets').count() === 1, 'facets refreshed with the results');
+  await checkA11y(page, 'annuaire-instantane-autour');
+  // The export link carries the same search.
+  const href = await page.locator('a[href^="/annuaire/export.csv"]').getAttribute('href');
+  assert.match(href, /q=ehpad/);
+  assert.match(href, /autour=Gennevilliers/);
+});

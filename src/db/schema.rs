@@ -294,6 +294,8 @@ diesel::table! {
         updated_at -> Timestamp,
         details -> Text,
         ror_details -> Text,
+        local_details -> Text,
+        updated_by -> Nullable<BigInt>,
     }
 }
 

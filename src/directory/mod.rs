@@ -6,7 +6,7 @@
 //!   reprojection to WGS84.
 //! - [`nomenclature`]: the national NOS code systems, loaded as data.
 //! - [`model`]: stored sites and the change feed; [`import`]: idempotent, scoped imports.
-//! - [`offers`]: ROR offers and their import; [`details`]: what an offer's sheet shows, with the
+//! - [`offers`]: ROR offers and their import; [`local`]: entries the DAC enters itself; [`details`]: what an offer's sheet shows, with the
 //!   confidentiality of each contact (DIR-4).
 //! - [`practitioners`]: professionals and their roles; [`capacities`]: capacity rows and the
 //!   available places.
@@ -15,6 +15,7 @@
 
 pub mod capacities;
 pub mod completeness;
+pub mod csv_export;
 pub mod details;
 pub mod fhir;
 pub mod finess;
@@ -22,6 +23,7 @@ pub mod finess_csv;
 pub mod finess_json;
 pub mod geo;
 pub mod import;
+pub mod local;
 pub mod model;
 pub mod nomenclature;
 pub mod offers;

@@ -92,6 +92,10 @@ pub struct Offer {
     pub details: String,
     /// What the FHIR endpoint republishes besides the searched fields, JSON of [`RorDetails`].
     pub ror_details: String,
+    /// What only a local entry has, JSON of [`super::local::LocalDetails`] (`{}` for imports).
+    pub local_details: String,
+    /// The account that last changed a local entry.
+    pub updated_by: Option<i64>,
 }
 
 impl Offer {

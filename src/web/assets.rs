@@ -17,6 +17,8 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("atomes.css", "text/css; charset=utf-8", include_bytes!("../../static/atomes.css")),
     ("logo.svg", "image/svg+xml", include_bytes!("../../static/logo.svg")),
     ("favicon.svg", "image/svg+xml", include_bytes!("../../static/favicon.svg")),
+    // Search as you type on /annuaire (the page works without it).
+    ("search.js", "text/javascript; charset=utf-8", include_bytes!("../../static/search.js")),
 ];
 
 struct Asset {

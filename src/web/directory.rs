@@ -9,6 +9,8 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Json;
 use axum::extract::{Query, State};
+use axum::http::header::{self, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -17,14 +19,19 @@ use super::extract::Ctx;
 use super::layout::Layout;
 use super::session::Viewer;
 use crate::app::AppState;
+use crate::directory::csv_export;
 use crate::directory::model::Place;
 use crate::directory::nomenclature::{self, CATEGORY_SYSTEM};
+use crate::directory::offers::{self, Offer};
 use crate::directory::search::{SearchParams, SearchResults};
 use crate::directory::sheet::JOURNAL_OFFER;
 use crate::journal::{self, AccessContext, Action, Object, Outcome};
 
 /// Results per page.
 const PER_PAGE: usize = 20;
+
+/// Results per search when exporting (the engine's largest page).
+const EXPORT_PAGE: usize = 100;
 
 /// The query string of a search (French parameter names: they show in the address bar). Its
 /// `param` attributes are the OpenAPI description of `GET /api/directory/search`.
@@ -197,11 +204,10 @@ async fn run(state: &AppState, ctx: AccessContext, params: SearchParams) -> Resu
     Ok(results)
 }
 
-/// The search page.
-#[derive(Template, WebTemplate)]
-#[template(path = "directory/search.html")]
-pub struct SearchPage {
-    layout: Layout,
+/// What the results region of the search page shows: the errors, the facets, the results and
+/// their pages. Rendered inside the page, and alone as the fragment that search-as-you-type
+/// swaps in (`?fragment=1`).
+pub struct ResultsView {
     form: SearchForm,
     searched: bool,
     errors: Vec<String>,
@@ -209,10 +215,9 @@ pub struct SearchPage {
     place: Option<Place>,
     category_labels: HashMap<String, String>,
     commune_names: HashMap<String, String>,
-    categories: Vec<(String, String)>,
 }
 
-impl SearchPage {
+impl ResultsView {
     /// The label of a category code.
     pub fn category(&self, code: &str) -> String {
         self.category_labels.get(code).cloned().unwrap_or_else(|| format!("Catégorie {code}"))
@@ -244,12 +249,21 @@ impl SearchPage {
             "finess" => "FINESS",
             "ror" => "Répertoire opérationnel des ressources (ROR)",
             "annuaire" => "Annuaire Santé",
-            _ => "saisie locale",
+            _ => "saisie locale (DAC)",
         };
         Some(match h.card.updated_on {
             Some(d) => format!("Source : {source}, mise à jour le {}", d.format("%d/%m/%Y")),
             None => format!("Source : {source}, date de mise à jour inconnue"),
         })
+    }
+
+    /// « 12 résultats », what the results heading and the live region say.
+    pub fn count_text(&self, total: &usize) -> String {
+        match total {
+            0 => "Aucun résultat".to_owned(),
+            1 => "1 résultat".to_owned(),
+            n => format!("{n} résultats"),
+        }
     }
 
     /// Number of pages.
@@ -266,52 +280,95 @@ impl SearchPage {
     pub fn page(&self) -> usize {
         self.form.page.unwrap_or(1)
     }
+
+    /// The CSV export of this search (every page, up to the export's limit).
+    pub fn export_url(&self) -> String {
+        let url = self.form.with("page", "1");
+        url.replacen("/annuaire?", "/annuaire/export.csv?", 1)
+    }
+
+    /// Rows of one export at most, « 1 000 » (French thousands separator, a narrow no-break space).
+    pub fn export_max(&self) -> String {
+        let n = csv_export::MAX_ROWS;
+        if n >= 1000 { format!("{}\u{202f}{:03}", n / 1000, n % 1000) } else { n.to_string() }
+    }
 }
 
-/// `GET /annuaire`.
+/// The search page.
+#[derive(Template, WebTemplate)]
+#[template(path = "directory/search.html")]
+pub struct SearchPage {
+    layout: Layout,
+    form: SearchForm,
+    view: ResultsView,
+    categories: Vec<(String, String)>,
+    script_url: String,
+}
+
+/// The results region alone (search as you type).
+#[derive(Template, WebTemplate)]
+#[template(path = "directory/results_fragment.html")]
+pub struct ResultsFragment {
+    view: ResultsView,
+}
+
+/// `?fragment=1`: the results region only.
+#[derive(Debug, Default, Deserialize)]
+pub struct FragmentFlag {
+    #[serde(default)]
+    fragment: Option<String>,
+}
+
+/// `GET /annuaire`; with `fragment=1`, the results region only (the script of the page asks for
+/// it as the user types; the address it shows is the one without the flag).
 pub async fn search_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Ctx(ctx): Ctx,
     Query(form): Query<SearchForm>,
-) -> Result<SearchPage, AppError> {
+    Query(flag): Query<FragmentFlag>,
+) -> Result<Response, AppError> {
     let categories: Vec<(String, String)> =
         state.db.run(|c| nomenclature::list_active(c, CATEGORY_SYSTEM).map_err(AppError::from)).await?;
     let category_labels: HashMap<String, String> = categories.iter().cloned().collect();
-    let layout = Layout::new(&state, &viewer, Some("annuaire"), "Annuaire de l'offre");
-    if form.is_empty() {
-        let page = SearchPage {
-            layout,
-            form,
+    let view = if form.is_empty() {
+        ResultsView {
+            form: form.clone(),
             searched: false,
             errors: vec![],
             results: None,
             place: None,
             category_labels,
             commune_names: HashMap::new(),
-            categories,
-        };
-        return Ok(page);
+        }
+    } else {
+        let resolved = resolve(&state, &viewer, &form).await?;
+        let results = if resolved.errors.is_empty() { Some(run(&state, ctx, resolved.params).await?) } else { None };
+        let places = state.search.places();
+        let commune_names: HashMap<String, String> = results
+            .iter()
+            .flat_map(|r| r.communes.iter())
+            .filter_map(|f| Some((f.value.clone(), places.name_of(&f.value)?.to_owned())))
+            .collect();
+        ResultsView {
+            form: form.clone(),
+            searched: true,
+            errors: resolved.errors,
+            results,
+            place: resolved.place,
+            category_labels,
+            commune_names,
+        }
+    };
+    if flag.fragment.as_deref() == Some("1") {
+        let mut res = ResultsFragment { view }.into_response();
+        // The fragment and the page share a URL but for the flag: no cache may mix them up.
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return Ok(res);
     }
-    let resolved = resolve(&state, &viewer, &form).await?;
-    let results = if resolved.errors.is_empty() { Some(run(&state, ctx, resolved.params).await?) } else { None };
-    let places = state.search.places();
-    let commune_names: HashMap<String, String> = results
-        .iter()
-        .flat_map(|r| r.communes.iter())
-        .filter_map(|f| Some((f.value.clone(), places.name_of(&f.value)?.to_owned())))
-        .collect();
-    Ok(SearchPage {
-        layout,
-        form,
-        searched: true,
-        errors: resolved.errors,
-        results,
-        place: resolved.place,
-        category_labels,
-        commune_names,
-        categories,
-    })
+    let layout = Layout::new(&state, &viewer, Some("annuaire"), "Annuaire de l'offre");
+    let script_url = state.assets.url("search.js");
+    Ok(SearchPage { layout, form, view, categories, script_url }.into_response())
 }
 
 /// The JSON answer of the search API.
@@ -379,4 +436,96 @@ pub async fn search_api(
     let results = run(&state, ctx, resolved.params).await?;
     let place = resolved.place.map(|p| PlaceJson { name: p.name, insee: p.insee, lat: p.lat, lon: p.lon });
     Ok(Json(SearchResponse { place, results }))
+}
+
+/// One row of the CSV export of a result.
+fn csv_row(h: &crate::directory::search::Hit, offer: Option<&Offer>, base: &str) -> csv_export::Row {
+    let c = &h.card;
+    let labels = |json: &str| Offer::labels(json).into_iter().map(|l| l.label).collect::<Vec<_>>().join(", ");
+    let num = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+    let source = match c.source.as_deref() {
+        Some("finess") => "FINESS",
+        Some("ror") => "ROR",
+        Some("annuaire") => "Annuaire Santé",
+        Some(_) => "Saisie locale (DAC)",
+        None => "",
+    };
+    [
+        c.name.clone(),
+        c.subtitle.clone().unwrap_or_default(),
+        c.category.clone().unwrap_or_default(),
+        offer.map(|o| labels(&o.activities)).unwrap_or_default(),
+        c.publics.join(", "),
+        num(c.age_min),
+        num(c.age_max),
+        c.address.clone().unwrap_or_default(),
+        c.postal_code.clone().unwrap_or_default(),
+        c.city.clone().unwrap_or_default(),
+        // The public telephone only, as on the page (DIR-4).
+        c.phone.clone().unwrap_or_default(),
+        h.distance_km.map(|d| format!("{d:.1}").replace('.', ",")).unwrap_or_default(),
+        c.updated_on.map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_default(),
+        source.to_owned(),
+        format!("{base}{}", h.url),
+    ]
+}
+
+/// `GET /annuaire/export.csv`: the results of the search of the same query string, in the same
+/// order, as a CSV file (at most [`csv_export::MAX_ROWS`] rows). Sensitive units are included for
+/// logged-in accounts only and journaled as consulted, as on the page (DIR-4).
+pub async fn export_csv(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Ctx(ctx): Ctx,
+    Query(form): Query<SearchForm>,
+) -> Result<Response, AppError> {
+    if form.is_empty() {
+        // The page lists nothing before a search: nor does its export.
+        return Err(AppError::BadRequest(
+            "Indiquez d'abord une recherche (mots, commune, âge ou catégorie) : l'export reprend ses résultats.".into(),
+        ));
+    }
+    let resolved = resolve(&state, &viewer, &form).await?;
+    if let Some(e) = resolved.errors.first() {
+        return Err(AppError::BadRequest(e.clone()));
+    }
+    let mut hits = Vec::new();
+    let mut params = resolved.params;
+    params.facets = false;
+    params.per_page = EXPORT_PAGE;
+    for page in 1..=csv_export::MAX_ROWS.div_ceil(EXPORT_PAGE) {
+        params.page = page;
+        let results = run(&state, ctx.clone(), params.clone()).await?;
+        let done = results.hits.len() < EXPORT_PAGE || page * EXPORT_PAGE >= results.total;
+        hits.extend(results.hits);
+        if done {
+            break;
+        }
+    }
+    hits.truncate(csv_export::MAX_ROWS);
+    let ids: Vec<i64> = hits.iter().filter(|h| h.card.kind == "offer").map(|h| h.card.id).collect();
+    let offers: HashMap<i64, Offer> = state
+        .db
+        .run(move |c| offers::list_offers(c, &ids).map_err(AppError::from))
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    let base = state.config.public_url.as_str().trim_end_matches('/').to_owned();
+    let rows: Vec<csv_export::Row> = hits
+        .iter()
+        .map(|h| csv_row(h, if h.card.kind == "offer" { offers.get(&h.card.id) } else { None }, &base))
+        .collect();
+    let body = csv_export::write(&rows);
+    let name = format!("annuaire-{}.csv", state.clock.now_naive().date().format("%Y-%m-%d"));
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).expect("ASCII file name"),
+    );
+    // What a logged-in account downloads may hold sensitive units: never kept by a cache.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
 }

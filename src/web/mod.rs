@@ -11,6 +11,7 @@ pub mod extract;
 pub mod fhir;
 mod health;
 pub mod layout;
+mod local_entries;
 mod me;
 mod mfa;
 pub mod middleware;

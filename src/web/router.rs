@@ -4,8 +4,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::{
-    account, admin, assets, directory, documents, fhir, health, me, mfa, openapi, pages, people, register, reports,
-    sheet, terms,
+    account, admin, assets, directory, documents, fhir, health, local_entries, me, mfa, openapi, pages, people,
+    register, reports, sheet, terms,
 };
 use crate::app::AppState;
 use crate::terms::LegalDoc;
@@ -29,6 +29,7 @@ fn public() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
         .route("/annuaire", get(directory::search_page))
+        .route("/annuaire/export.csv", get(directory::export_csv))
         .route("/annuaire/{id}", get(sheet::show))
         .route("/annuaire/{id}/signaler", get(sheet::report_form).post(sheet::report_submit))
         .route("/actualites", pages::soon_route("actualites"))
@@ -108,6 +109,10 @@ fn admin() -> Router<AppState> {
         .route("/admin/documents/{id}/supprimer", post(documents::delete))
         .route("/admin/signalements", get(reports::list))
         .route("/admin/signalements/{id}", post(reports::handle))
+        .route("/admin/annuaire/entrees", get(local_entries::list))
+        .route("/admin/annuaire/entrees/nouvelle", get(local_entries::new_form).post(local_entries::create))
+        .route("/admin/annuaire/entrees/{id}", get(local_entries::edit_form).post(local_entries::update))
+        .route("/admin/annuaire/entrees/{id}/statut", post(local_entries::set_status))
 }
 
 /// Probes for load balancers and orchestrators; metrics only with the token.

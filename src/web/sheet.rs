@@ -33,7 +33,12 @@ fn provenance(source: &str, updated: Option<chrono::NaiveDate>) -> String {
         "finess" => "fichier national des établissements sanitaires et sociaux (FINESS)",
         "ror" => "répertoire opérationnel des ressources (ROR)",
         "annuaire" => "Annuaire Santé",
-        _ => "saisie locale",
+        _ => {
+            return match updated {
+                Some(d) => format!("Source : saisie locale (DAC), mise à jour le {}.", french_date(d)),
+                None => "Source : saisie locale (DAC).".to_owned(),
+            };
+        }
     };
     match updated {
         Some(d) => format!("Source : {source}, mise à jour dans la source le {}.", french_date(d)),
@@ -179,6 +184,22 @@ impl OfferPage {
         }
         let planned = self.details.closed_from.filter(|d| *d > self.today)?;
         Some(format!("Cette offre sera fermée à partir du {}.{reopening}", french_date(planned)))
+    }
+
+    /// What a local entry adds (description, opening hours as written); `None` for imports.
+    pub fn local(&self) -> Option<crate::directory::local::LocalDetails> {
+        (self.offer.source == crate::directory::local::LOCAL)
+            .then(|| crate::directory::local::LocalDetails::parse(&self.offer.local_details))
+    }
+
+    /// Whether a local entry gives its opening hours as text.
+    pub fn has_local_hours(&self) -> bool {
+        self.local().is_some_and(|l| l.opening_hours.is_some())
+    }
+
+    /// Whether the viewer may edit this entry in the back office (a local entry, an administrator).
+    pub fn editable(&self) -> bool {
+        self.offer.source == crate::directory::local::LOCAL && self.layout.is_admin()
     }
 
     /// The opening slots, as sentences.

@@ -18,7 +18,7 @@ use crate::directory::model::Site;
 use crate::directory::offers::Offer;
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// Memory given to the index writer.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;

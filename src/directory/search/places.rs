@@ -152,6 +152,16 @@ impl Places {
         self.by_insee.get(insee).map(|&i| self.entries[i].place.name.as_str())
     }
 
+    /// A commune by INSEE code.
+    pub fn place_of(&self, insee: &str) -> Option<Place> {
+        self.by_insee.get(insee).map(|&i| self.entries[i].place.clone())
+    }
+
+    /// The postal codes seen for a commune (several for large towns, none if no entry gave one).
+    pub fn postal_codes_of(&self, insee: &str) -> &[String] {
+        self.by_insee.get(insee).map_or(&[], |&i| self.entries[i].postal_codes.as_slice())
+    }
+
     /// Number of communes known.
     pub fn len(&self) -> usize {
         self.entries.len()
