@@ -10,7 +10,7 @@ use tantivy::schema::{FAST, Field, INDEXED, STORED, STRING, Schema, TextFieldInd
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
 
 use super::places::Places;
-use super::text::{FRENCH, Synonyms, fold_words, french_analyzer};
+use super::text::{FRENCH, FRENCH_WORDS, Synonyms, fold_words, french_analyzer, french_words_analyzer};
 use crate::db::DbConn;
 use crate::db::schema::{dir_changes, dir_offers, dir_sites};
 use crate::directory::capacities::{self, Availability};
@@ -18,7 +18,7 @@ use crate::directory::model::Site;
 use crate::directory::offers::Offer;
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 
 /// Memory given to the index writer.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
@@ -50,6 +50,8 @@ pub(super) struct Fields {
     pub codes: Field,
     /// Last change, seconds since 1970 (UTC).
     pub updated: Field,
+    /// Every text, unstemmed: where a word with a typo and the word being typed are looked up.
+    pub words: Field,
     /// The grid cells of the entry's position at each of [`CELL_DEGREES`] (see [`cell`]).
     pub cells: Field,
 }
@@ -129,6 +131,14 @@ fn schema() -> (Schema, Fields) {
         codes: b.add_text_field("codes", STRING),
         updated: b.add_i64_field("updated", INDEXED | FAST),
         cells: b.add_text_field("cells", STRING),
+        words: b.add_text_field(
+            "words",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(FRENCH_WORDS)
+                    .set_index_option(tantivy::schema::IndexRecordOption::Basic),
+            ),
+        ),
     };
     (b.build(), fields)
 }
@@ -568,6 +578,7 @@ fn load(dir: &Path) -> anyhow::Result<Loaded> {
         Err(e) => return Err(e.into()),
     };
     index.tokenizers().register(FRENCH, french_analyzer());
+    index.tokenizers().register(FRENCH_WORDS, french_words_analyzer());
     let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
     Ok(Loaded { index, reader, fields })
 }
@@ -620,6 +631,7 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
     let all = format!("{} {category} {keywords} {place}", e.name);
     let mut d = doc!(
         f.id => e.key,
+        f.words => all.clone(),
         f.all => all,
         f.name => e.name.clone(),
         f.category => category,

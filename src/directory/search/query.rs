@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use super::expand;
 use super::index::{CELL_DEGREES, Card, Fields, SearchIndex, cell_at};
-use super::text::{fold_words, french_analyzer};
+use super::text::{fold_words, french_analyzer, query_words, stem};
 use crate::directory::geo::haversine_km;
 
 /// Radii tried in turn when searching around a point and too few results are found (the ROR's
@@ -164,7 +164,29 @@ impl SearchIndex {
         let loaded = self.loaded();
         let searcher = loaded.reader.searcher();
         let f = &loaded.fields;
-        let tokens = analyze(&p.text);
+        let (query, hits, radius, total) = match p.near {
+            Some(center) => self.plan_near(&searcher, p, center)?,
+            None => self.plan_text(&searcher, p)?,
+        };
+        let words = fold_words(&p.text);
+        let hits = hits
+            .into_iter()
+            .map(|(addr, distance_km)| {
+                let card = card(&searcher, f, addr)?;
+                let highlighted = highlight(&card.name, &words);
+                let url = card.href();
+                Ok(Hit { card, distance_km, highlighted, url })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let (categories, departements, communes) =
+            if p.facets { facets(&searcher, &query)? } else { Default::default() };
+        Ok(SearchResults { total, hits, radius_km: radius, categories, departements, communes })
+    }
+
+    /// Free text, no point: the plans from the cheapest to the most lenient.
+    fn plan_text(&self, searcher: &Searcher, p: &SearchParams) -> anyhow::Result<Planned> {
+        let f = &self.loaded().fields;
+        let tokens = query_words(&p.text);
         let filters = filters(f, p);
         let per_page = p.per_page.clamp(1, 100);
         let offset = p.offset.unwrap_or(p.page.saturating_sub(1) * per_page);
@@ -180,7 +202,7 @@ impl SearchIndex {
             let mut scoped: Vec<(Occur, Box<dyn Query>)> = filters.iter().map(|(o, q)| (*o, q.box_clone())).collect();
             scoped.push((Occur::Must, any_term(f.insee, codes)));
             let plan = Plan { occur: Occur::Must, fuzzy, names_only: false };
-            build(&searcher, f, &analyze(rest), &format!("{rest} "), &scoped, plan, None)
+            build(&searcher, f, &query_words(rest), &format!("{rest} "), &scoped, plan, None)
         };
         let trailing = if p.commune.is_none() && p.near.is_none() && !p.name_only {
             trailing_commune(&places, &p.text).filter(|(_, rest, _)| !analyze(rest).is_empty())
@@ -239,7 +261,8 @@ impl SearchIndex {
         };
         // A name search (FHIR `name`) is a filter: no typos, no « any word ».
         let lenient = !p.name_only && !found_in_commune;
-        if lenient && total < enough && tokens.iter().any(|t| t.chars().count() >= 4) {
+
+        if lenient && total < enough && tokens.iter().any(|(w, _)| w.chars().count() >= 4) {
             // Typos, in the commune first: the one the query ends with when nothing matched
             // there exactly, else a commune within a typo or two of its last words
             // (« marxseille ») — when those words are not words of the directory themselves.
@@ -282,24 +305,34 @@ impl SearchIndex {
             first.truncate(per_page);
             best = first;
         }
-        let (hits, radius, total) = match p.near {
-            Some(center) => nearest(&searcher, f, &query, center, p.radius_km, offset + per_page, total)?,
-            None => (best.into_iter().map(|(_, a)| (a, None)).collect(), None, total),
-        };
-        let words = fold_words(&p.text);
-        let hits = hits
-            .into_iter()
-            .skip(if p.near.is_some() { offset } else { 0 })
-            .map(|(addr, distance_km)| {
-                let card = card(&searcher, f, addr)?;
-                let highlighted = highlight(&card.name, &words);
-                let url = card.href();
-                Ok(Hit { card, distance_km, highlighted, url })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let (categories, departements, communes) =
-            if p.facets { facets(&searcher, &query)? } else { Default::default() };
-        Ok(SearchResults { total, hits, radius_km: radius, categories, departements, communes })
+        let (hits, radius, total) = (best.into_iter().map(|(_, a)| (a, None)).collect(), None, total);
+        Ok((query, hits, radius, total))
+    }
+
+    /// Around a point: the same plans, each read only in the grid cells of the radius (never
+    /// over the whole country first), sorted by distance.
+    fn plan_near(&self, searcher: &Searcher, p: &SearchParams, center: (f64, f64)) -> anyhow::Result<Planned> {
+        let f = &self.loaded().fields;
+        let tokens = query_words(&p.text);
+        let filters = filters(f, p);
+        let per_page = p.per_page.clamp(1, 100);
+        let offset = p.offset.unwrap_or(p.page.saturating_sub(1) * per_page);
+        let mut plan = Plan { occur: Occur::Must, fuzzy: false, names_only: p.name_only };
+        let mut query = build(searcher, f, &tokens, &p.text, &filters, plan, None)?;
+        let mut found = nearest(searcher, f, &query, center, p.radius_km, offset + per_page)?;
+        let lenient = !p.name_only;
+        if lenient && found.2 == 0 && tokens.iter().any(|(w, _)| w.chars().count() >= 4) {
+            plan.fuzzy = true;
+            query = build(searcher, f, &tokens, &p.text, &filters, plan, None)?;
+            found = nearest(searcher, f, &query, center, p.radius_km, offset + per_page)?;
+        }
+        if lenient && found.2 == 0 && tokens.len() > 1 {
+            plan.occur = Occur::Should;
+            query = build(searcher, f, &tokens, &p.text, &filters, plan, None)?;
+            found = nearest(searcher, f, &query, center, p.radius_km, offset + per_page)?;
+        }
+        let (hits, radius, total) = found;
+        Ok((query, hits.into_iter().skip(offset).collect(), radius, total))
     }
 }
 
@@ -481,7 +514,7 @@ const PREFIX_TERMS: usize = 12;
 fn build(
     searcher: &Searcher,
     f: &Fields,
-    tokens: &[String],
+    tokens: &[(String, String)],
     raw: &str,
     filters: &[(Occur, Box<dyn Query>)],
     plan: Plan,
@@ -493,6 +526,9 @@ fn build(
     // search): one posting list per word, which intersections skip through. Words found in
     // the name add to the score, as optional clauses read only for the matching entries.
     let lookup = if plan.names_only { f.name } else { f.all };
+    // Typos and completions are looked up among unstemmed words (the name's stems for a name
+    // search), then each term found must be there, and counts more in the name.
+    let near = if plan.names_only { f.name } else { f.words };
     let scored = |field: Field, text: &str, weight: f32| -> Box<dyn Query> {
         let q = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs);
         Box::new(BoostQuery::new(Box::new(q), weight))
@@ -508,24 +544,24 @@ fn build(
     let common = (searcher.num_docs() / 1000).max(50);
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let mut in_name: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for (i, token) in tokens.iter().enumerate() {
+    for (i, (word, token)) in tokens.iter().enumerate() {
         let last = i + 1 == tokens.len() && typing_last;
-        let len = token.chars().count();
+        let key = if plan.names_only { token } else { word };
+        let len = key.chars().count();
         let frequent =
             || -> tantivy::Result<bool> { Ok(searcher.doc_freq(&Term::from_field_text(lookup, token))? >= common) };
         let mut expansions = Vec::new();
         if plan.fuzzy && len >= 4 && !frequent()? {
             let distance = if len >= 8 { 2 } else { 1 };
             expansions.extend(
-                expand::typo_terms(searcher, lookup, token, distance, TYPO_TERMS)?
+                expand::typo_terms(searcher, near, key, distance, TYPO_TERMS)?
                     .into_iter()
                     .map(|e| (e.term, if e.typos == 1 { 1.0 } else { 0.6 })),
             );
         }
         if last && len >= 2 && !frequent()? {
-            expansions.extend(
-                expand::prefix_terms(searcher, lookup, token, PREFIX_TERMS)?.into_iter().map(|e| (e.term, 1.0)),
-            );
+            expansions
+                .extend(expand::prefix_terms(searcher, near, key, PREFIX_TERMS)?.into_iter().map(|e| (e.term, 1.0)));
         }
         in_name.push((Occur::Should, scored(f.name, token, 2.0)));
         if expansions.is_empty() {
@@ -534,8 +570,8 @@ fn build(
         }
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, scored(lookup, token, 1.0))];
         for (term, weight) in expansions {
-            alternatives.push((Occur::Should, fixed(lookup, &term, weight)));
-            in_name.push((Occur::Should, fixed(f.name, &term, 2.0 * weight)));
+            alternatives.push((Occur::Should, fixed(near, &term, weight)));
+            in_name.push((Occur::Should, fixed(f.name, &stem(&term), 2.0 * weight)));
         }
         clauses.push((word_occur, Box::new(BooleanQuery::new(alternatives))));
     }
@@ -613,6 +649,9 @@ fn facets(searcher: &Searcher, query: &dyn Query) -> anyhow::Result<(Vec<Facet>,
 }
 
 type Nearest = (Vec<(DocAddress, Option<f64>)>, Option<f64>, usize);
+/// The query that ran (facets count over it), the hits of the page with their distance, the
+/// radius used, the number of matches.
+type Planned = (Box<dyn Query>, Vec<(DocAddress, Option<f64>)>, Option<f64>, usize);
 
 /// The `limit` nearest matches within the fixed radius, or within the first radius of
 /// `RADII_KM` that holds enough of them.
@@ -623,7 +662,6 @@ fn nearest(
     center: (f64, f64),
     fixed: Option<f64>,
     limit: usize,
-    matching: usize,
 ) -> anyhow::Result<Nearest> {
     let radii: Vec<f64> = match fixed {
         Some(r) => vec![r.clamp(0.1, 500.0)],
@@ -638,7 +676,7 @@ fn nearest(
         let around = BooleanQuery::new(clauses);
         let collector = NearestCollector { center, max_km: *r, limit, lat: f.lat, lon: f.lon };
         found = searcher.search(&around, &collector)?;
-        if found.1 >= ENOUGH_NEARBY.min(matching) {
+        if found.1 >= ENOUGH_NEARBY {
             break;
         }
     }

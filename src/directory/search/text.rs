@@ -10,6 +10,9 @@ use tantivy::tokenizer::{
 
 /// Name of the French analyser in the index's tokenizer manager.
 pub const FRENCH: &str = "fr_atomes";
+/// The name of the same analyser without stemming: where typos and prefixes are looked up
+/// (a typo changes a stem too much: « terrases » stems to « terras », « terrasses » to « terr »).
+pub const FRENCH_WORDS: &str = "fr_atomes_words";
 
 /// Words too common to help (articles, prepositions, elided forms split off by the tokenizer).
 const STOP_WORDS: &[&str] = &[
@@ -27,6 +30,39 @@ pub fn french_analyzer() -> TextAnalyzer {
         .filter(StopWordFilter::remove(STOP_WORDS.iter().map(|w| (*w).to_owned())))
         .filter(Stemmer::new(Language::French))
         .build()
+}
+
+/// [`french_analyzer`] without its stemmer: lowercase ASCII words, stop words out.
+pub fn french_words_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(StopWordFilter::remove(STOP_WORDS.iter().map(|w| (*w).to_owned())))
+        .build()
+}
+
+/// The French stem of one folded word, as the index holds it.
+pub fn stem(word: &str) -> String {
+    let mut stemmer = TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default())
+        .filter(Stemmer::new(Language::French))
+        .build();
+    let mut s = stemmer.token_stream(word);
+    if s.advance() { s.token().text.clone() } else { word.to_owned() }
+}
+
+/// The words of a query as [`french_words_analyzer`] and [`french_analyzer`] see them, in
+/// order: (folded word, its stem).
+pub fn query_words(text: &str) -> Vec<(String, String)> {
+    let mut words = french_words_analyzer();
+    let mut stream = words.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        let word = stream.token().text.clone();
+        let stemmed = stem(&word);
+        out.push((word, stemmed));
+    }
+    out
 }
 
 /// Lowercase ASCII words of `text` (accents folded), in order, without stop words: the form
@@ -173,5 +209,25 @@ mod tests {
             single.push(stream.token().text.clone());
         }
         assert_eq!(tokens, single);
+    }
+}
+
+#[cfg(test)]
+mod query_word_tests {
+    use super::*;
+
+    #[test]
+    fn query_words_pair_each_folded_word_with_the_stem_the_index_holds() {
+        let pairs = query_words("SSIAD les Terrasses à Meyzieu");
+        let stems: Vec<String> = pairs.iter().map(|(_, s)| s.clone()).collect();
+        let mut analyzer = french_analyzer();
+        let mut stream = analyzer.token_stream("SSIAD les Terrasses à Meyzieu");
+        let mut expected = Vec::new();
+        while stream.advance() {
+            expected.push(stream.token().text.clone());
+        }
+        assert_eq!(stems, expected);
+        assert_eq!(pairs[1].0, "terrasses");
+        assert_eq!(pairs[0].0, "ssiad");
     }
 }
