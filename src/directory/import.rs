@@ -3,12 +3,14 @@
 //! and an import history row. Vanished records are marked closed, never deleted.
 
 use std::collections::{HashMap, HashSet};
+use std::io::BufRead;
 
 use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::finess::{FinessEstablishment, RecordPosition, RecordStatus, Rejected};
+use super::finess_csv::{self, FinessCsvError};
 use super::model::{self, SiteValues};
 use super::nomenclature::{self, CATEGORY_SYSTEM};
 use crate::db::schema::dir_imports;
@@ -78,6 +80,9 @@ pub enum ImportError {
         /// Percentage.
         share: f64,
     },
+    /// The file cannot be read as a whole (header, encoding, truncated quote, read error).
+    #[error(transparent)]
+    File(#[from] FinessCsvError),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
@@ -158,6 +163,134 @@ pub fn finess_values(
     }
 }
 
+/// Inserts are written in batches of this many rows.
+const BATCH: usize = 2000;
+
+/// What the import knows of one source key: a stored site, or a key first seen in this file
+/// (`id == 0`). Compact on purpose: a million of them fit in about 150 MB.
+struct KeyState {
+    id: i64,
+    /// The stored content hash (raw SHA-256; zeros when unknown, which never matches).
+    hash: [u8; 32],
+    active: bool,
+    /// Whether the stored record is in the scope of this import.
+    in_scope: bool,
+    /// 1-based index of the record of this file that had the key; 0 when not seen.
+    seen: u32,
+}
+
+fn raw_hash(hex_digest: &str) -> [u8; 32] {
+    let mut raw = [0; 32];
+    if hex::decode_to_slice(hex_digest, &mut raw).is_err() {
+        raw = [0; 32];
+    }
+    raw
+}
+
+/// One FINESS import inside its transaction: records are added one at a time, new ones are
+/// inserted in batches, changed ones rewritten at once; [`FinessImporter::finish`] closes the
+/// vanished ones and writes the history row.
+struct FinessImporter<'r> {
+    request: &'r ImportRequest<'r>,
+    now: chrono::NaiveDateTime,
+    labels: HashMap<String, String>,
+    keys: HashMap<Box<str>, KeyState>,
+    inserts: Vec<SiteValues>,
+    changed_ids: Vec<i64>,
+    report: ImportReport,
+    duplicates: Vec<Rejected>,
+    count: u32,
+}
+
+impl<'r> FinessImporter<'r> {
+    fn begin(c: &mut DbConn, ctx: &AccessContext, request: &'r ImportRequest<'r>) -> QueryResult<Self> {
+        let labels = nomenclature::labels(c, CATEGORY_SYSTEM)?;
+        let mut keys = HashMap::new();
+        model::for_each_key(c, FINESS, |k| {
+            let state = KeyState {
+                id: k.id,
+                hash: raw_hash(&k.content_hash),
+                active: k.status == "active",
+                in_scope: request.scope.contains(k.departement.as_deref(), k.commune_insee.as_deref()),
+                seen: 0,
+            };
+            keys.insert(k.source_key.into_boxed_str(), state);
+        })?;
+        Ok(FinessImporter {
+            request,
+            now: ctx.at.naive_utc(),
+            labels,
+            keys,
+            inserts: Vec::new(),
+            changed_ids: Vec::new(),
+            report: ImportReport::default(),
+            duplicates: Vec::new(),
+            count: 0,
+        })
+    }
+
+    fn add(&mut self, c: &mut DbConn, e: &FinessEstablishment) -> QueryResult<()> {
+        self.count = self.count.saturating_add(1);
+        let values = finess_values(e, &self.labels, self.now);
+        if !self.request.scope.contains(values.departement.as_deref(), values.commune_insee.as_deref()) {
+            self.report.skipped += 1;
+            return Ok(());
+        }
+        let state = self.keys.entry(e.finess_et.as_str().into()).or_insert(KeyState {
+            id: 0,
+            hash: [0; 32],
+            active: false,
+            in_scope: true,
+            seen: 0,
+        });
+        if state.seen != 0 {
+            self.duplicates.push(duplicate(e, state.seen as usize - 1));
+            return Ok(());
+        }
+        state.seen = self.count;
+        if state.id == 0 {
+            self.inserts.push(values);
+            self.report.created += 1;
+            if self.inserts.len() >= BATCH {
+                self.flush(c)?;
+            }
+        } else if state.hash == raw_hash(&values.content_hash) {
+            self.report.unchanged += 1;
+        } else {
+            model::update_site(c, state.id, &values)?;
+            self.changed_ids.push(state.id);
+            self.report.updated += 1;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, c: &mut DbConn) -> QueryResult<()> {
+        let ids = model::insert_sites(c, &self.inserts, self.now)?;
+        self.changed_ids.extend(ids);
+        self.inserts.clear();
+        Ok(())
+    }
+
+    /// Closes what vanished (full mode), records the changes and the history row.
+    fn finish(
+        mut self,
+        c: &mut DbConn,
+        ctx: &AccessContext,
+        mut rejected: Vec<Rejected>,
+    ) -> Result<ImportReport, ImportError> {
+        self.flush(c)?;
+        rejected.append(&mut self.duplicates);
+        let vanished = vanished(&self.keys, &rejected, self.request.mode)?;
+        model::close_sites(c, &vanished, self.now)?;
+        self.report.closed = vanished.len();
+        self.changed_ids.extend(vanished);
+        model::feed_changes(c, "site", &self.changed_ids, self.now)?;
+        self.report.rejected = rejected;
+        self.report.import_id = record_import(c, ctx, self.request, &self.report)?;
+        Ok(self.report)
+    }
+}
+
 /// Imports parsed FINESS establishments in one transaction; `progress` is called with the
 /// number of records handled so far.
 pub fn import_finess(
@@ -168,74 +301,68 @@ pub fn import_finess(
     rejected: Vec<Rejected>,
     progress: &dyn Fn(u64),
 ) -> Result<ImportReport, ImportError> {
-    let scope = request.scope;
-    let now = ctx.at.naive_utc();
     db::write_tx(conn, |c| {
-        let labels = nomenclature::labels(c, CATEGORY_SYSTEM)?;
-        let mut report = ImportReport { rejected, ..Default::default() };
-        let stored: HashMap<String, model::StoredKey> =
-            model::list_keys(c, FINESS)?.into_iter().map(|k| (k.source_key.clone(), k)).collect();
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        let (mut inserts, mut changed_ids) = (Vec::new(), Vec::new());
+        let mut importer = FinessImporter::begin(c, ctx, request)?;
         for (i, e) in establishments.iter().enumerate() {
             if i % 1000 == 0 {
                 progress(i as u64);
             }
-            let values = finess_values(e, &labels, now);
-            if !scope.contains(values.departement.as_deref(), values.commune_insee.as_deref()) {
-                report.skipped += 1;
-                continue;
-            }
-            if let Some(first) = seen.insert(&e.finess_et, i) {
-                report.rejected.push(duplicate(e, first));
-                continue;
-            }
-            match stored.get(&e.finess_et) {
-                None => inserts.push(values),
-                Some(k) if k.content_hash == values.content_hash => report.unchanged += 1,
-                Some(k) => {
-                    model::update_site(c, k.id, &values)?;
-                    changed_ids.push(k.id);
-                    report.updated += 1;
-                }
-            }
+            importer.add(c, e)?;
         }
         progress(establishments.len() as u64);
-        report.created = inserts.len();
-        changed_ids.extend(model::insert_sites(c, &inserts, now)?);
-        let vanished = vanished(&stored, &seen, &report.rejected, scope, request.mode)?;
-        model::close_sites(c, &vanished, now)?;
-        report.closed = vanished.len();
-        changed_ids.extend(vanished);
-        model::feed_changes(c, "site", &changed_ids, now)?;
-        report.import_id = record_import(c, ctx, request, &report)?;
-        Ok(report)
+        importer.finish(c, ctx, rejected)
     })
+}
+
+/// Imports an etalab FINESS CSV extract without holding it: `open` is called twice, for the
+/// two passes over the file (see [`finess_csv::scan_geolocations`]); the second pass writes
+/// in batches inside the one transaction. A file-level error in either pass changes nothing.
+pub fn import_finess_csv<R: BufRead>(
+    conn: &mut PooledConn,
+    ctx: &AccessContext,
+    request: &ImportRequest<'_>,
+    open: &dyn Fn(Pass) -> std::io::Result<R>,
+) -> Result<ImportReport, ImportError> {
+    let geo = finess_csv::scan_geolocations(open(Pass::Geolocations).map_err(FinessCsvError::Io)?)?;
+    let reader = open(Pass::Establishments).map_err(FinessCsvError::Io)?;
+    let mut stream = geo.stream(reader)?;
+    db::write_tx(conn, |c| {
+        let mut importer = FinessImporter::begin(c, ctx, request)?;
+        while let Some(e) = stream.next_establishment()? {
+            importer.add(c, &e)?;
+        }
+        let (rejected, _, _) = stream.finish();
+        importer.finish(c, ctx, rejected)
+    })
+}
+
+/// The two passes of [`import_finess_csv`] over its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// The first: the geolocations are kept.
+    Geolocations,
+    /// The second: the establishments are written.
+    Establishments,
 }
 
 /// The stored active records in scope that a full extract does not mention. A record the file
 /// has but that was rejected is not "vanished": a malformed line must not close anything.
-fn vanished(
-    stored: &HashMap<String, model::StoredKey>,
-    seen: &HashMap<&str, usize>,
-    rejected: &[Rejected],
-    scope: &Scope,
-    mode: Mode,
-) -> Result<Vec<i64>, ImportError> {
+fn vanished(keys: &HashMap<Box<str>, KeyState>, rejected: &[Rejected], mode: Mode) -> Result<Vec<i64>, ImportError> {
     let Mode::Full { max_closing_share } = mode else { return Ok(Vec::new()) };
     let rejected_keys: HashSet<&str> = rejected.iter().filter_map(|r| r.finess.as_deref()).collect();
-    let active: Vec<&model::StoredKey> = stored
-        .values()
-        .filter(|k| k.status == "active" && scope.contains(k.departement.as_deref(), k.commune_insee.as_deref()))
-        .collect();
-    let closing: Vec<i64> = active
+    let active = keys.values().filter(|k| k.id != 0 && k.active && k.in_scope);
+    let active_count = active.clone().count();
+    let mut closing: Vec<i64> = keys
         .iter()
-        .filter(|k| !seen.contains_key(k.source_key.as_str()) && !rejected_keys.contains(k.source_key.as_str()))
-        .map(|k| k.id)
+        .filter(|(key, k)| {
+            k.id != 0 && k.active && k.in_scope && k.seen == 0 && !rejected_keys.contains(key.as_ref())
+        })
+        .map(|(_, k)| k.id)
         .collect();
-    let share = closing.len() as f64 / active.len().max(1) as f64;
-    if active.len() >= 20 && share > max_closing_share {
-        return Err(ImportError::MassClosing { closing: closing.len(), active: active.len(), share: share * 100.0 });
+    closing.sort_unstable();
+    let share = closing.len() as f64 / active_count.max(1) as f64;
+    if active_count >= 20 && share > max_closing_share {
+        return Err(ImportError::MassClosing { closing: closing.len(), active: active_count, share: share * 100.0 });
     }
     Ok(closing)
 }

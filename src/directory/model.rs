@@ -152,6 +152,31 @@ pub fn list_keys(conn: &mut DbConn, source: &str) -> QueryResult<Vec<StoredKey>>
         .load(conn)
 }
 
+/// The stored keys of one source, read by pages of 20,000 (a million rows never sit in one
+/// result set).
+pub fn for_each_key(conn: &mut DbConn, source: &str, mut f: impl FnMut(StoredKey)) -> QueryResult<()> {
+    let mut after = 0i64;
+    loop {
+        let page: Vec<StoredKey> = dir_sites::table
+            .filter(dir_sites::source.eq(source))
+            .filter(dir_sites::id.gt(after))
+            .order(dir_sites::id.asc())
+            .limit(20_000)
+            .select((
+                dir_sites::id,
+                dir_sites::source_key,
+                dir_sites::content_hash,
+                dir_sites::status,
+                dir_sites::departement,
+                dir_sites::commune_insee,
+            ))
+            .load(conn)?;
+        let Some(last) = page.last() else { return Ok(()) };
+        after = last.id;
+        page.into_iter().for_each(&mut f);
+    }
+}
+
 /// Inserts new sites; returns their ids.
 pub fn insert_sites(conn: &mut DbConn, rows: &[SiteValues], now: NaiveDateTime) -> QueryResult<Vec<i64>> {
     let mut ids = Vec::with_capacity(rows.len());

@@ -165,8 +165,16 @@ pub fn parse_reader<R: BufRead>(reader: R) -> Result<FinessCsvImport, FinessCsvE
 
 /// Fuzzing entry point: parses arbitrary bytes and checks the output's invariants.
 pub fn fuzz_parse(bytes: &[u8]) {
-    let Ok(import) = parse_bytes(bytes) else {
-        return;
+    let import = match (parse_bytes(bytes), parse_two_pass(bytes)) {
+        (Ok(import), Ok(two_pass)) => {
+            assert!(import == two_pass, "the two-pass reading differs");
+            import
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(a.to_string(), b.to_string(), "the two-pass reading fails differently");
+            return;
+        }
+        (a, b) => panic!("the two-pass reading differs: {:?} / {:?}", a.is_ok(), b.is_ok()),
     };
     for e in &import.establishments {
         assert!(check_finess("nofinesset", &e.finess_et).is_ok(), "{}", e.finess_et);
@@ -719,5 +727,8 @@ fn epsg_of_source(source: Option<&str>) -> Result<u32, FieldError> {
     }
 }
 
+mod stream;
 #[cfg(test)]
 mod tests;
+
+pub use stream::{EstablishmentStream, GeoIndex, parse_two_pass, scan_geolocations};
