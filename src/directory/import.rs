@@ -384,8 +384,19 @@ pub(super) fn record_import(
 ) -> QueryResult<i64> {
     let now = ctx.at.naive_utc();
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-    let details =
-        serde_json::json!({ "rejected": report.rejected.iter().map(ToString::to_string).collect::<Vec<_>>() });
+    let records: Vec<serde_json::Value> = report
+        .rejected
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "position": r.position.to_string(), "field": r.field, "reason": r.reason, "finess": r.finess,
+            })
+        })
+        .collect();
+    let details = serde_json::json!({
+        "rejected": report.rejected.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "records": records,
+    });
     let id: i64 = diesel::insert_into(dir_imports::table)
         .values((
             dir_imports::format.eq(request.format),
@@ -406,4 +417,82 @@ pub(super) fn record_import(
         .get_result(c)?;
     journal::record(c, ctx, Action::Creation, Object::new("directory_import", id), Outcome::Success)?;
     Ok(id)
+}
+
+/// The formats a file import reads (the command line's `--format`, the upload page's list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// The etalab FINESS CSV extract (streamed).
+    FinessCsv,
+    /// The FINESS+ JSON structures flow.
+    FinessJson,
+    /// FHIR R4 of the ROR or the Annuaire Santé (Bundle or NDJSON).
+    Fhir,
+}
+
+impl FileFormat {
+    /// Every format, in the order the upload page lists them.
+    pub const ALL: [FileFormat; 3] = [FileFormat::FinessCsv, FileFormat::FinessJson, FileFormat::Fhir];
+
+    /// `finess-csv`, `finess-json`, `fhir` (the history's and the command line's name).
+    pub fn name(self) -> &'static str {
+        match self {
+            FileFormat::FinessCsv => "finess-csv",
+            FileFormat::FinessJson => "finess-json",
+            FileFormat::Fhir => "fhir",
+        }
+    }
+
+    /// The format of a name, if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// Why a file import changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum FileImportError {
+    /// The file has no byte.
+    #[error("the file is empty")]
+    Empty,
+    /// Refused as a whole (mass closing, unreadable CSV, database).
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// The FINESS+ JSON cannot be read.
+    #[error(transparent)]
+    Json(#[from] super::finess_json::FinessJsonError),
+    /// The FHIR file cannot be read.
+    #[error(transparent)]
+    Fhir(#[from] super::fhir::FhirError),
+    /// The file cannot be read.
+    #[error("read error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Imports a file from disk in its format: the CSV extract is streamed; the JSON flow is read
+/// through a buffer; a FHIR file is read whole (Bundles are one document).
+pub fn import_file(
+    conn: &mut PooledConn,
+    ctx: &AccessContext,
+    request: &ImportRequest<'_>,
+    format: FileFormat,
+    path: &std::path::Path,
+) -> Result<ImportReport, FileImportError> {
+    if std::fs::metadata(path)?.len() == 0 {
+        return Err(FileImportError::Empty);
+    }
+    match format {
+        FileFormat::FinessCsv => {
+            let open = |_: Pass| Ok(std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path)?));
+            Ok(import_finess_csv(conn, ctx, request, &open)?)
+        }
+        FileFormat::FinessJson => {
+            let parsed = super::finess_json::parse_reader(std::fs::File::open(path)?)?;
+            Ok(import_finess(conn, ctx, request, &parsed.establishments, parsed.rejected, &|_| {})?)
+        }
+        FileFormat::Fhir => {
+            let parsed = super::fhir::parse(&std::fs::read(path)?)?;
+            Ok(super::offers::import_fhir(conn, ctx, request, &parsed)?)
+        }
+    }
 }

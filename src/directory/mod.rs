@@ -5,7 +5,8 @@
 //! - [`finess_csv`], [`finess_json`], [`fhir`], [`finess`], [`geo`]: parsers of the public formats and
 //!   reprojection to WGS84.
 //! - [`nomenclature`]: the national NOS code systems, loaded as data.
-//! - [`model`]: stored sites and the change feed; [`import`]: idempotent, scoped imports.
+//! - [`model`]: stored sites and the change feed; [`import`]: idempotent, scoped imports;
+//!   [`history`]: their history for the back office.
 //! - [`offers`]: ROR offers and their import; [`details`]: what an offer's sheet shows, with the
 //!   confidentiality of each contact (DIR-4).
 //! - [`sheet`]: the detail sheet of an entry (DIR-2) and what each viewer may see of it (DIR-4);
@@ -18,6 +19,7 @@ pub mod finess;
 pub mod finess_csv;
 pub mod finess_json;
 pub mod geo;
+pub mod history;
 pub mod import;
 pub mod model;
 pub mod nomenclature;

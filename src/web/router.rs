@@ -1,10 +1,11 @@
 //! Every URL of the portal, grouped by audience.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use super::{
-    account, admin, assets, directory, documents, fhir, health, me, mfa, openapi, pages, people, register, reports,
+    account, admin, assets, directory, documents, fhir, health, imports, me, mfa, openapi, pages, people, register, reports,
     sheet, terms,
 };
 use crate::app::AppState;
@@ -108,6 +109,9 @@ fn admin() -> Router<AppState> {
         .route("/admin/documents/{id}/supprimer", post(documents::delete))
         .route("/admin/signalements", get(reports::list))
         .route("/admin/signalements/{id}", post(reports::handle))
+        // The upload streams its file: no default body limit here (see `middleware::body_limit`).
+        .route("/admin/annuaire/imports", get(imports::list).post(imports::upload).layer(DefaultBodyLimit::disable()))
+        .route("/admin/annuaire/imports/{id}", get(imports::show))
 }
 
 /// Probes for load balancers and orchestrators; metrics only with the token.
