@@ -11,6 +11,7 @@ mod db;
 mod directory;
 mod directory_sheet;
 mod fhir_api;
+mod imports;
 mod jobs;
 mod journal;
 mod mail;

@@ -151,6 +151,7 @@ const STATE_CHANGING: &[&str] = &[
     "/admin/documents/{id}/supprimer",
     "/annuaire/{id}/signaler",
     "/admin/signalements/{id}",
+    "/admin/annuaire/imports",
 ];
 
 /// The POST routes declared in the router's source, so that a new route cannot miss the matrix.

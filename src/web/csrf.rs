@@ -93,13 +93,19 @@ async fn multipart_guard(req: Request, next: Next) -> Response {
         }
         match stream.next().await {
             Some(Ok(chunk)) => prefix.extend_from_slice(&chunk),
-            Some(Err(_)) | None => return AppError::Forbidden.into_response(),
+            Some(Err(e)) => {
+                let inner = e.into_inner();
+                let too_large = inner.is::<http_body_util::LengthLimitError>();
+                let error = if too_large { AppError::PayloadTooLarge } else { AppError::Forbidden };
+                return error.into_response();
+            }
+            None => return AppError::Forbidden.into_response(),
         }
     };
     if token.is_empty() || !expected.iter().any(|e| token_matches(&token, e)) {
         return AppError::Forbidden.into_response();
     }
-    let head = futures_util::stream::once(async move { Ok::<_, axum::Error>(axum::body::Bytes::from(prefix)) });
+    let head = futures_util::stream::once(async move { Ok(axum::body::Bytes::from(prefix)) });
     next.run(Request::from_parts(parts, Body::from_stream(head.chain(stream)))).await
 }
 

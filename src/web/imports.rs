@@ -9,14 +9,14 @@ use std::path::PathBuf;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Multipart, Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use rand::RngCore;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use super::error::AppError;
+use super::error::{AppError, invalid_form};
 use super::extract::Ctx;
 use super::layout::{Layout, paris_time};
 use super::session::{AdminUser, Viewer, csrf_refused, token_matches};
@@ -247,6 +247,24 @@ pub fn french_error(err: &FileImportError) -> String {
     }
 }
 
+/// Whether the body went over the upload limit (the error of `middleware::body_limit`).
+fn too_large(err: &multer::Error) -> bool {
+    match err {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => true,
+        multer::Error::StreamReadFailed(source) => {
+            let mut current: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
+            while let Some(e) = current {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    return true;
+                }
+                current = e.source();
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
 /// `POST /admin/annuaire/imports`: the multipart form (the `csrf` field first, then `format`,
 /// `mode`, `departements`, `communes`, `fermeture_massive`, and the file `fichier`).
 pub async fn upload(
@@ -254,8 +272,15 @@ pub async fn upload(
     viewer: Viewer,
     AdminUser(admin): AdminUser,
     Ctx(ctx): Ctx,
-    mut multipart: Multipart,
+    req: Request,
 ) -> Result<Response, AppError> {
+    let boundary = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| multer::parse_boundary(ct).ok())
+        .ok_or_else(|| AppError::BadRequest("Le formulaire d'import doit être envoyé comme un fichier.".into()))?;
+    let mut multipart = multer::Multipart::new(req.into_body().into_data_stream(), boundary);
     let mut values = UploadValues::default();
     let mut csrf_ok = false;
     let mut upload: Option<(TempUpload, String, u64)> = None;
@@ -265,7 +290,7 @@ pub async fn upload(
         let mut field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(e) if too_large(&e) => {
                 error = Some(format!("Le fichier dépasse la taille maximale acceptée ({max_mib} Mio). Rien n'a été importé."));
                 break;
             }
@@ -292,7 +317,7 @@ pub async fn upload(
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        error = Some(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        error = Some(if too_large(&e) {
                             format!("Le fichier dépasse la taille maximale acceptée ({max_mib} Mio). Rien n'a été importé.")
                         } else {
                             "L'envoi du fichier a été interrompu. Rien n'a été importé : réessayez.".into()
@@ -327,6 +352,11 @@ pub async fn upload(
         }
     }
     if !csrf_ok {
+        // A body over the limit may fail before its first field is read: the guard checked
+        // that field, but this handler cannot check it again; no form page then.
+        if error.as_deref().is_some_and(|e| e.starts_with("Le fichier dépasse")) {
+            return Err(AppError::PayloadTooLarge);
+        }
         return Ok(csrf_refused());
     }
     let format = FileFormat::from_name(&values.format);
@@ -344,7 +374,7 @@ pub async fn upload(
     });
     if let Some(error) = error {
         let page = imports_page(&state, &viewer, ctx, 1, Some(error), values).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        return Ok(invalid_form(page));
     }
     let (Some(format), Ok(departements), Ok(communes), Some((temp, shown, _))) =
         (format, departements, communes, upload)
@@ -373,7 +403,7 @@ pub async fn upload(
         Err(err) => {
             tracing::info!(error = %err, "directory import refused");
             let page = imports_page(&state, &viewer, ctx, 1, Some(french_error(&err)), values).await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+            Ok(invalid_form(page))
         }
     }
 }
