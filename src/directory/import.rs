@@ -166,11 +166,11 @@ pub fn finess_values(
 /// Inserts are written in batches of this many rows.
 const BATCH: usize = 2000;
 
-/// What the import knows of one source key: a stored site, or a key first seen in this file
-/// (`id == 0`). Compact on purpose: a million of them fit in about 150 MB.
+/// What the import knows of one stored site. Compact on purpose: with its key, a million of
+/// them take about 100 MB.
 struct KeyState {
     id: i64,
-    /// The stored content hash (raw SHA-256; zeros when unknown, which never matches).
+    /// The stored content hash (raw SHA-256; zeros when unreadable, which never matches).
     hash: [u8; 32],
     active: bool,
     /// Whether the stored record is in the scope of this import.
@@ -187,6 +187,20 @@ fn raw_hash(hex_digest: &str) -> [u8; 32] {
     raw
 }
 
+/// The keys of an import: the stored ones (sorted, searched by bisection), and the new ones
+/// seen in the file when the source may repeat a key (the CSV parser already refuses repeats).
+struct Keys {
+    stored: Vec<(Box<str>, KeyState)>,
+    new: Option<HashMap<Box<str>, u32>>,
+}
+
+impl Keys {
+    fn stored_mut(&mut self, key: &str) -> Option<&mut KeyState> {
+        let at = self.stored.binary_search_by(|(k, _)| k.as_ref().cmp(key)).ok()?;
+        Some(&mut self.stored[at].1)
+    }
+}
+
 /// One FINESS import inside its transaction: records are added one at a time, new ones are
 /// inserted in batches, changed ones rewritten at once; [`FinessImporter::finish`] closes the
 /// vanished ones and writes the history row.
@@ -194,7 +208,7 @@ struct FinessImporter<'r> {
     request: &'r ImportRequest<'r>,
     now: chrono::NaiveDateTime,
     labels: HashMap<String, String>,
-    keys: HashMap<Box<str>, KeyState>,
+    keys: Keys,
     inserts: Vec<SiteValues>,
     changed_ids: Vec<i64>,
     report: ImportReport,
@@ -203,9 +217,10 @@ struct FinessImporter<'r> {
 }
 
 impl<'r> FinessImporter<'r> {
-    fn begin(c: &mut DbConn, ctx: &AccessContext, request: &'r ImportRequest<'r>) -> QueryResult<Self> {
+    /// `unique`: the source never yields a key twice (no need to remember the new ones).
+    fn begin(c: &mut DbConn, ctx: &AccessContext, request: &'r ImportRequest<'r>, unique: bool) -> QueryResult<Self> {
         let labels = nomenclature::labels(c, CATEGORY_SYSTEM)?;
-        let mut keys = HashMap::new();
+        let mut stored = Vec::new();
         model::for_each_key(c, FINESS, |k| {
             let state = KeyState {
                 id: k.id,
@@ -214,13 +229,15 @@ impl<'r> FinessImporter<'r> {
                 in_scope: request.scope.contains(k.departement.as_deref(), k.commune_insee.as_deref()),
                 seen: 0,
             };
-            keys.insert(k.source_key.into_boxed_str(), state);
+            stored.push((k.source_key.into_boxed_str(), state));
         })?;
+        stored.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        stored.shrink_to_fit();
         Ok(FinessImporter {
             request,
             now: ctx.at.naive_utc(),
             labels,
-            keys,
+            keys: Keys { stored, new: (!unique).then(HashMap::new) },
             inserts: Vec::new(),
             changed_ids: Vec::new(),
             report: ImportReport::default(),
@@ -236,29 +253,33 @@ impl<'r> FinessImporter<'r> {
             self.report.skipped += 1;
             return Ok(());
         }
-        let state = self.keys.entry(e.finess_et.as_str().into()).or_insert(KeyState {
-            id: 0,
-            hash: [0; 32],
-            active: false,
-            in_scope: true,
-            seen: 0,
-        });
-        if state.seen != 0 {
-            self.duplicates.push(duplicate(e, state.seen as usize - 1));
-            return Ok(());
-        }
-        state.seen = self.count;
-        if state.id == 0 {
+        let count = self.count;
+        let Some(state) = self.keys.stored_mut(&e.finess_et) else {
+            if let Some(new) = &mut self.keys.new {
+                if let Some(&first) = new.get(e.finess_et.as_str()) {
+                    self.duplicates.push(duplicate(e, first as usize - 1));
+                    return Ok(());
+                }
+                new.insert(e.finess_et.as_str().into(), count);
+            }
             self.inserts.push(values);
             self.report.created += 1;
             if self.inserts.len() >= BATCH {
                 self.flush(c)?;
             }
-        } else if state.hash == raw_hash(&values.content_hash) {
+            return Ok(());
+        };
+        if state.seen != 0 {
+            self.duplicates.push(duplicate(e, state.seen as usize - 1));
+            return Ok(());
+        }
+        state.seen = count;
+        if state.hash == raw_hash(&values.content_hash) {
             self.report.unchanged += 1;
         } else {
-            model::update_site(c, state.id, &values)?;
-            self.changed_ids.push(state.id);
+            let id = state.id;
+            model::update_site(c, id, &values)?;
+            self.changed_ids.push(id);
             self.report.updated += 1;
         }
         Ok(())
@@ -302,7 +323,7 @@ pub fn import_finess(
     progress: &dyn Fn(u64),
 ) -> Result<ImportReport, ImportError> {
     db::write_tx(conn, |c| {
-        let mut importer = FinessImporter::begin(c, ctx, request)?;
+        let mut importer = FinessImporter::begin(c, ctx, request, false)?;
         for (i, e) in establishments.iter().enumerate() {
             if i % 1000 == 0 {
                 progress(i as u64);
@@ -327,7 +348,7 @@ pub fn import_finess_csv<R: BufRead>(
     let reader = open(Pass::Establishments).map_err(FinessCsvError::Io)?;
     let mut stream = geo.stream(reader)?;
     db::write_tx(conn, |c| {
-        let mut importer = FinessImporter::begin(c, ctx, request)?;
+        let mut importer = FinessImporter::begin(c, ctx, request, true)?;
         while let Some(e) = stream.next_establishment()? {
             importer.add(c, &e)?;
         }
@@ -347,16 +368,13 @@ pub enum Pass {
 
 /// The stored active records in scope that a full extract does not mention. A record the file
 /// has but that was rejected is not "vanished": a malformed line must not close anything.
-fn vanished(keys: &HashMap<Box<str>, KeyState>, rejected: &[Rejected], mode: Mode) -> Result<Vec<i64>, ImportError> {
+fn vanished(keys: &Keys, rejected: &[Rejected], mode: Mode) -> Result<Vec<i64>, ImportError> {
     let Mode::Full { max_closing_share } = mode else { return Ok(Vec::new()) };
     let rejected_keys: HashSet<&str> = rejected.iter().filter_map(|r| r.finess.as_deref()).collect();
-    let active = keys.values().filter(|k| k.id != 0 && k.active && k.in_scope);
+    let active = keys.stored.iter().filter(|(_, k)| k.active && k.in_scope);
     let active_count = active.clone().count();
-    let mut closing: Vec<i64> = keys
-        .iter()
-        .filter(|(key, k)| {
-            k.id != 0 && k.active && k.in_scope && k.seen == 0 && !rejected_keys.contains(key.as_ref())
-        })
+    let mut closing: Vec<i64> = active
+        .filter(|(key, k)| k.seen == 0 && !rejected_keys.contains(key.as_ref()))
         .map(|(_, k)| k.id)
         .collect();
     closing.sort_unstable();

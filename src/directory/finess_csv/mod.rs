@@ -387,11 +387,14 @@ fn column_name(section: Option<&str>, index: usize) -> String {
 struct RecordReader<R> {
     lines: LineReader<R>,
     pending: Option<(u64, Line)>,
+    /// A section tag (`structureet;`) whose lines the caller ignores: such a line without a
+    /// quote is one whole record that cannot be rejected, so it is passed over unsplit.
+    skip: Option<&'static str>,
 }
 
 impl<R: BufRead> RecordReader<R> {
     fn new(inner: R) -> Self {
-        RecordReader { lines: LineReader::new(inner), pending: None }
+        RecordReader { lines: LineReader::new(inner), pending: None, skip: None }
     }
 
     fn read_line(&mut self) -> Result<Option<(u64, Line)>, FinessCsvError> {
@@ -424,6 +427,9 @@ impl<R: BufRead> RecordReader<R> {
                     return Ok(Next::Rejected(reject_line(line, None, None, reason)));
                 }
                 Line::Text(text) if text.trim().is_empty() => continue,
+                Line::Text(text) if self.skip.is_some_and(|tag| text.starts_with(tag) && !text.contains('"')) => {
+                    continue;
+                }
                 Line::Text(text) => text,
             };
             return self.split_record(line, text);

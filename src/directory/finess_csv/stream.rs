@@ -71,6 +71,7 @@ pub struct GeoIndex {
 /// Pass 1: reads the header and keeps the geolocations; everything else is left to pass 2.
 pub fn scan_geolocations<R: BufRead>(reader: R) -> Result<GeoIndex, FinessCsvError> {
     let mut records = RecordReader::new(reader);
+    records.skip = Some("structureet;");
     records.read_header()?;
     let mut index = GeoIndex::default();
     loop {
@@ -140,29 +141,30 @@ impl GeoIndex {
     /// duplicate. Keeps the first valid line of each number.
     fn settle(&mut self) {
         self.entries.sort_unstable_by_key(|e| (e.key, e.line));
-        let mut kept: Vec<GeoEntry> = Vec::with_capacity(self.entries.len());
+        let (errors, rejected) = (&self.errors, &mut self.rejected);
         let mut first_valid: Option<(Key, u64)> = None;
-        for entry in std::mem::take(&mut self.entries) {
-            let finess = String::from_utf8_lossy(&entry.key).into_owned();
+        // In place: a second copy of a million entries is what this index avoids.
+        self.entries.retain(|entry| {
+            let finess = || String::from_utf8_lossy(&entry.key).into_owned();
             if let Some((_, first)) = first_valid.filter(|(k, _)| *k == entry.key) {
                 let reason = format!("duplicate geolocalisation, first seen on line {first}");
                 let err = FieldError::new("nofinesset", reason);
-                self.rejected.push(err.reject(RecordPosition::Line(entry.line), Some(&finess)));
-                continue;
+                rejected.push(err.reject(RecordPosition::Line(entry.line), Some(&finess())));
+                return false;
             }
             match entry.outcome {
                 GeoOutcome::Invalid(i) => {
-                    let err = self.errors[i as usize].clone();
-                    self.rejected.push(err.reject(RecordPosition::Line(entry.line), Some(&finess)));
+                    let err = errors[i as usize].clone();
+                    rejected.push(err.reject(RecordPosition::Line(entry.line), Some(&finess())));
+                    false
                 }
                 GeoOutcome::Valid(_) => {
                     first_valid = Some((entry.key, entry.line));
-                    kept.push(entry);
+                    true
                 }
             }
-        }
-        kept.shrink_to_fit();
-        self.entries = kept;
+        });
+        self.entries.shrink_to_fit();
         self.errors = Vec::new();
         self.source_ids = HashMap::new();
     }
@@ -188,6 +190,7 @@ impl GeoIndex {
     /// Pass 2 over the same bytes: yields the establishments in file order.
     pub fn stream<R: BufRead>(self, reader: R) -> Result<EstablishmentStream<R>, FinessCsvError> {
         let mut records = RecordReader::new(reader);
+        records.skip = Some("geolocalisation;");
         let header = records.read_header()?;
         Ok(EstablishmentStream { records, header, geo: self, seen: HashMap::new(), rejected: Vec::new() })
     }
@@ -198,8 +201,8 @@ pub struct EstablishmentStream<R> {
     records: RecordReader<R>,
     header: FileHeader,
     geo: GeoIndex,
-    /// FINESS ET → line of its `structureet`, to reject duplicates.
-    seen: HashMap<Key, u64>,
+    /// FINESS ET → line of its `structureet`, to reject duplicates (`u32::MAX`: beyond).
+    seen: HashMap<Key, u32>,
     rejected: Vec<Rejected>,
 }
 
@@ -242,10 +245,11 @@ impl<R: BufRead> EstablishmentStream<R> {
         let row = checked_row(record, "structureet", &STRUCTUREET_COLUMNS)?;
         let mut establishment = build_establishment(&row)?;
         let key = key_of(&establishment.finess_et).expect("a checked FINESS number has 9 bytes");
-        if let Some(first) = self.seen.get(&key) {
-            return Err(FieldError::new("nofinesset", format!("duplicate structureet, first seen on line {first}")));
+        if let Some(&first) = self.seen.get(&key) {
+            let first = if first == u32::MAX { "a line past 4,294,967,294".to_owned() } else { format!("line {first}") };
+            return Err(FieldError::new("nofinesset", format!("duplicate structureet, first seen on {first}")));
         }
-        self.seen.insert(key, record.line);
+        self.seen.insert(key, u32::try_from(record.line).unwrap_or(u32::MAX));
         establishment.geolocation = self.geo.take(&establishment.finess_et);
         Ok(Some(establishment))
     }
