@@ -291,10 +291,13 @@ fn directory_import(
     use crate::directory::{fhir, finess_json, import, offers};
     let shown = file.display();
     let name = file.file_name().map_or_else(|| shown.to_string(), |n| n.to_string_lossy().into_owned());
+    if let ImportFormat::FinessCsv = format {
+        return directory_import_csv(state, file, &name, scope, mode);
+    }
     let ctx = state.system_context();
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let (format_name, establishments, rejected) = match format {
-        ImportFormat::FinessCsv => return directory_import_csv(state, file, &name, scope, mode),
+        ImportFormat::FinessCsv => unreachable!("streamed above"),
         ImportFormat::FinessJson => {
             let parsed = finess_json::parse_slice(&bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
             ("finess-json", parsed.establishments, parsed.rejected)

@@ -152,15 +152,16 @@ pub fn list_keys(conn: &mut DbConn, source: &str) -> QueryResult<Vec<StoredKey>>
         .load(conn)
 }
 
-/// The stored keys of one source, read by pages of 20,000 (a million rows never sit in one
-/// result set).
+/// The stored keys of one source, read by pages of 20,000 along the `(source, source_key)`
+/// index (a million rows never sit in one result set, and no page sorts the table).
 pub fn for_each_key(conn: &mut DbConn, source: &str, mut f: impl FnMut(StoredKey)) -> QueryResult<()> {
-    let mut after = 0i64;
+    // Every key sorts after the empty string (keys are never empty).
+    let mut after = String::new();
     loop {
         let page: Vec<StoredKey> = dir_sites::table
             .filter(dir_sites::source.eq(source))
-            .filter(dir_sites::id.gt(after))
-            .order(dir_sites::id.asc())
+            .filter(dir_sites::source_key.gt(&after))
+            .order(dir_sites::source_key.asc())
             .limit(20_000)
             .select((
                 dir_sites::id,
@@ -172,7 +173,7 @@ pub fn for_each_key(conn: &mut DbConn, source: &str, mut f: impl FnMut(StoredKey
             ))
             .load(conn)?;
         let Some(last) = page.last() else { return Ok(()) };
-        after = last.id;
+        after = last.source_key.clone();
         page.into_iter().for_each(&mut f);
     }
 }
