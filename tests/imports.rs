@@ -37,8 +37,11 @@ fn in_memory(app: &TestApp, bytes: &[u8], mode: Mode) -> Result<ImportReport, Im
     import::import_finess(&mut app.conn(), &ctx, &request, &parsed.establishments, parsed.rejected, &|_| {})
 }
 
-/// Every stored FINESS site: key, hash, position, status.
-fn sites(app: &TestApp) -> Vec<(String, String, Option<f64>, Option<f64>, String)> {
+/// A stored site: key, hash, latitude, longitude, status.
+type SiteRow = (String, String, Option<f64>, Option<f64>, String);
+
+/// Every stored FINESS site.
+fn sites(app: &TestApp) -> Vec<SiteRow> {
     use atomes::db::schema::dir_sites;
     let mut conn = app.conn();
     let q = dir_sites::table.order(dir_sites::source_key.asc()).select((
@@ -240,9 +243,10 @@ async fn an_administrator_uploads_an_extract_and_reads_its_history() {
     assert!(!expected.rejected.is_empty());
     let detail = app.get_with(&location, &cookie).await;
     assert_eq!(detail.status, StatusCode::OK);
-    assert_eq!(detail.texts("[role=status]"), vec![
-        "L'import est terminé. Les fiches modifiées apparaissent dans la recherche d'ici quelques secondes."
-    ]);
+    assert_eq!(
+        detail.texts("[role=status]"),
+        vec!["L'import est terminé. Les fiches modifiées apparaissent dans la recherche d'ici quelques secondes."]
+    );
     let dd = detail.texts("dl.summary dd");
     assert_eq!(dd[2], "etalab.csv", "the name shown has no path and no control character");
     assert_eq!(dd[5], expected.establishments.len().to_string(), "created");
@@ -264,7 +268,15 @@ async fn an_administrator_uploads_an_extract_and_reads_its_history() {
     let rows = list.texts("tbody tr");
     assert_eq!(rows.len(), 2);
     assert!(rows[0].contains("Camille Durand") && rows[0].contains("etalab.csv"), "{}", rows[0]);
-    assert!(rows[0].contains(&format!("Camille Durand 0 0 {} 0 0 {}", expected.establishments.len(), expected.rejected.len())), "{}", rows[0]);
+    assert!(
+        rows[0].contains(&format!(
+            "Camille Durand 0 0 {} 0 0 {}",
+            expected.establishments.len(),
+            expected.rejected.len()
+        )),
+        "{}",
+        rows[0]
+    );
     // Reading the history is journaled.
     let entries = journal::list_all(&mut app.conn()).unwrap();
     assert!(entries.iter().any(|e| e.object_type == "directory_imports" && e.action == "consultation"));
@@ -275,15 +287,25 @@ async fn an_administrator_uploads_an_extract_and_reads_its_history() {
 async fn a_refused_file_is_explained_in_french_and_writes_nothing() {
     let app = TestApp::new();
     let (cookie, csrf) = admin(&app).await;
-    let base = |format: &'static str| vec![("csrf", csrf.clone()), ("format", format.to_owned()), ("mode", "full".to_owned())];
-    let cases: Vec<(Vec<(&str, String)>, Option<(&str, &[u8])>, &str)> = vec![
-        (base("finess-csv"), Some(("notes.txt", b"bonjour\n".as_slice())), "Ce fichier n'est pas un extrait FINESS etalab"),
+    let base =
+        |format: &'static str| vec![("csrf", csrf.clone()), ("format", format.to_owned()), ("mode", "full".to_owned())];
+    type Case<'a> = (Vec<(&'a str, String)>, Option<(&'a str, &'a [u8])>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            base("finess-csv"),
+            Some(("notes.txt", b"bonjour\n".as_slice())),
+            "Ce fichier n'est pas un extrait FINESS etalab",
+        ),
         (
             base("finess-csv"),
             Some(("t.csv", fixture!("etalab-truncated-quote.csv"))),
             "des guillemets ouverts ne sont jamais refermés",
         ),
-        (base("finess-csv"), Some(("u16.csv", b"\xFF\xFEf\0i\0".as_slice())), "L'encodage du fichier n'est pas reconnu"),
+        (
+            base("finess-csv"),
+            Some(("u16.csv", b"\xFF\xFEf\0i\0".as_slice())),
+            "L'encodage du fichier n'est pas reconnu",
+        ),
         (base("finess-csv"), Some(("vide.csv", b"".as_slice())), "Le fichier envoyé est vide"),
         (base("finess-csv"), None, "Choisissez le fichier à importer"),
         (base("xml"), Some(("a.csv", fixture!("synthetic-40-utf8.csv"))), "Choisissez le format du fichier"),

@@ -373,10 +373,8 @@ fn vanished(keys: &Keys, rejected: &[Rejected], mode: Mode) -> Result<Vec<i64>, 
     let rejected_keys: HashSet<&str> = rejected.iter().filter_map(|r| r.finess.as_deref()).collect();
     let active = keys.stored.iter().filter(|(_, k)| k.active && k.in_scope);
     let active_count = active.clone().count();
-    let mut closing: Vec<i64> = active
-        .filter(|(key, k)| k.seen == 0 && !rejected_keys.contains(key.as_ref()))
-        .map(|(_, k)| k.id)
-        .collect();
+    let mut closing: Vec<i64> =
+        active.filter(|(key, k)| k.seen == 0 && !rejected_keys.contains(key.as_ref())).map(|(_, k)| k.id).collect();
     closing.sort_unstable();
     let share = closing.len() as f64 / active_count.max(1) as f64;
     if active_count >= 20 && share > max_closing_share {

@@ -128,7 +128,9 @@ fn first_part_csrf(prefix: &[u8], boundary: &str) -> FirstPart {
     let Some(headers_end) = find(rest, b"\r\n\r\n") else { return FirstPart::NeedMore };
     let headers = String::from_utf8_lossy(&rest[..headers_end]).to_ascii_lowercase();
     let named_csrf = headers.lines().any(|l| {
-        l.starts_with("content-disposition:") && l.contains("form-data") && l.split(';').any(|p| p.trim() == "name=\"csrf\"")
+        l.starts_with("content-disposition:")
+            && l.contains("form-data")
+            && l.split(';').any(|p| p.trim() == "name=\"csrf\"")
     });
     if !named_csrf {
         return FirstPart::Refused;

@@ -291,7 +291,9 @@ pub async fn upload(
             Ok(Some(field)) => field,
             Ok(None) => break,
             Err(e) if too_large(&e) => {
-                error = Some(format!("Le fichier dépasse la taille maximale acceptée ({max_mib} Mio). Rien n'a été importé."));
+                error = Some(format!(
+                    "Le fichier dépasse la taille maximale acceptée ({max_mib} Mio). Rien n'a été importé."
+                ));
                 break;
             }
             Err(_) => {
@@ -318,7 +320,9 @@ pub async fn upload(
                     Ok(None) => break,
                     Err(e) => {
                         error = Some(if too_large(&e) {
-                            format!("Le fichier dépasse la taille maximale acceptée ({max_mib} Mio). Rien n'a été importé.")
+                            format!(
+                                "Le fichier dépasse la taille maximale acceptée ({max_mib} Mio). Rien n'a été importé."
+                            )
                         } else {
                             "L'envoi du fichier a été interrompu. Rien n'a été importé : réessayez.".into()
                         });

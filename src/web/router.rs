@@ -5,8 +5,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use super::{
-    account, admin, assets, directory, documents, fhir, health, imports, me, mfa, openapi, pages, people, register, reports,
-    sheet, terms,
+    account, admin, assets, directory, documents, fhir, health, imports, me, mfa, openapi, pages, people, register,
+    reports, sheet, terms,
 };
 use crate::app::AppState;
 use crate::terms::LegalDoc;

@@ -92,8 +92,8 @@ pub fn scan_geolocations<R: BufRead>(reader: R) -> Result<GeoIndex, FinessCsvErr
 
 impl GeoIndex {
     fn add(&mut self, record: &RawRecord) {
-        let checked = checked_row(record, "geolocalisation", &GEOLOCALISATION_COLUMNS)
-            .and_then(|row| Ok((row.finess(1)?, row)));
+        let checked =
+            checked_row(record, "geolocalisation", &GEOLOCALISATION_COLUMNS).and_then(|row| Ok((row.finess(1)?, row)));
         let (finess, row) = match checked {
             Ok(found) => found,
             Err(err) => {
@@ -246,7 +246,8 @@ impl<R: BufRead> EstablishmentStream<R> {
         let mut establishment = build_establishment(&row)?;
         let key = key_of(&establishment.finess_et).expect("a checked FINESS number has 9 bytes");
         if let Some(&first) = self.seen.get(&key) {
-            let first = if first == u32::MAX { "a line past 4,294,967,294".to_owned() } else { format!("line {first}") };
+            let first =
+                if first == u32::MAX { "a line past 4,294,967,294".to_owned() } else { format!("line {first}") };
             return Err(FieldError::new("nofinesset", format!("duplicate structureet, first seen on {first}")));
         }
         self.seen.insert(key, u32::try_from(record.line).unwrap_or(u32::MAX));
