@@ -280,7 +280,10 @@ pub async fn upload(
         .and_then(|v| v.to_str().ok())
         .and_then(|ct| multer::parse_boundary(ct).ok())
         .ok_or_else(|| AppError::BadRequest("Le formulaire d'import doit être envoyé comme un fichier.".into()))?;
-    let mut multipart = multer::Multipart::new(req.into_body().into_data_stream(), boundary);
+    // The form's text fields are small; only the file may be large (up to the body limit).
+    let limits = multer::SizeLimit::new().per_field(64 * 1024).for_field("fichier", u64::MAX);
+    let constraints = multer::Constraints::new().size_limit(limits);
+    let mut multipart = multer::Multipart::with_constraints(req.into_body().into_data_stream(), boundary, constraints);
     let mut values = UploadValues::default();
     let mut csrf_ok = false;
     let mut upload: Option<(TempUpload, String, u64)> = None;
@@ -366,24 +369,24 @@ pub async fn upload(
     let format = FileFormat::from_name(&values.format);
     let departements = parse_codes(&values.departements, true);
     let communes = parse_codes(&values.communes, false);
-    let error = error.or_else(|| match (&format, &departements, &communes, &upload) {
-        (None, ..) => Some("Choisissez le format du fichier dans la liste.".into()),
-        (_, Err(e), ..) | (_, _, Err(e), _) => Some(e.clone()),
-        _ if !matches!(values.mode.as_str(), "full" | "delta") => {
-            Some("Choisissez le mode : extrait complet ou mise à jour partielle.".into())
+    let mode_ok = matches!(values.mode.as_str(), "full" | "delta");
+    let checked = match (error, format, departements, communes, upload) {
+        (Some(error), ..) => Err(error),
+        (_, None, ..) => Err("Choisissez le format du fichier dans la liste.".to_owned()),
+        (_, _, Err(e), ..) | (_, _, _, Err(e), _) => Err(e),
+        _ if !mode_ok => Err("Choisissez le mode : extrait complet ou mise à jour partielle.".to_owned()),
+        (.., None) => Err("Choisissez le fichier à importer.".to_owned()),
+        (.., Some((_, _, 0))) => Err("Le fichier envoyé est vide. Rien n'a été importé.".to_owned()),
+        (None, Some(format), Ok(departements), Ok(communes), Some((temp, shown, _))) => {
+            Ok((format, departements, communes, temp, shown))
         }
-        (.., None) => Some("Choisissez le fichier à importer.".into()),
-        (.., Some((_, _, 0))) => Some("Le fichier envoyé est vide. Rien n'a été importé.".into()),
-        _ => None,
-    });
-    if let Some(error) = error {
-        let page = imports_page(&state, &viewer, ctx, 1, Some(error), values).await?;
-        return Ok(invalid_form(page));
-    }
-    let (Some(format), Ok(departements), Ok(communes), Some((temp, shown, _))) =
-        (format, departements, communes, upload)
-    else {
-        unreachable!("every missing piece was an error above");
+    };
+    let (format, departements, communes, temp, shown) = match checked {
+        Ok(checked) => checked,
+        Err(error) => {
+            let page = imports_page(&state, &viewer, ctx, 1, Some(error), values).await?;
+            return Ok(invalid_form(page));
+        }
     };
     let mode = if values.mode == "delta" {
         Mode::Delta
