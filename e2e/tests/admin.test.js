@@ -240,5 +240,6 @@ step('the directory imports: a refused file is explained, a good one imported', 
   await checkA11y(page, 'admin-imports-03-detail');
   await page.getByRole('link', { name: 'Retour aux imports' }).click();
   await page.waitForURL('**/admin/annuaire/imports');
-  assert.equal(await page.locator('tbody tr').count(), 1);
+  // Newest first (the test server may have imported its own sample before).
+  assert.match(await page.locator('tbody tr').first().textContent(), /etalab\.csv/);
 });
