@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use super::error::AppError;
 use super::session::{CSRF_COOKIE, PendingMfa, Viewer, cookie, token_matches};
 
-/// Bodies larger than this are refused before reading (forms are small; uploads will get their
-/// own route and check).
+/// Bodies larger than this are refused before reading (forms are small; the import upload is
+/// multipart, see [`multipart_guard`]).
 const MAX_FORM_BYTES: usize = 256 * 1024;
 
 /// The middleware.
