@@ -288,15 +288,16 @@ fn directory_import(
     scope: &crate::directory::import::Scope,
     mode: crate::directory::import::Mode,
 ) -> anyhow::Result<i32> {
-    use crate::directory::{fhir, finess_csv, finess_json, import, offers};
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    use crate::directory::{fhir, finess_json, import, offers};
     let shown = file.display();
     let name = file.file_name().map_or_else(|| shown.to_string(), |n| n.to_string_lossy().into_owned());
+    if let ImportFormat::FinessCsv = format {
+        return directory_import_csv(state, file, &name, scope, mode);
+    }
+    let ctx = state.system_context();
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let (format_name, establishments, rejected) = match format {
-        ImportFormat::FinessCsv => {
-            let parsed = finess_csv::parse_bytes(&bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
-            ("finess-csv", parsed.establishments, parsed.rejected)
-        }
+        ImportFormat::FinessCsv => unreachable!("streamed above"),
         ImportFormat::FinessJson => {
             let parsed = finess_json::parse_slice(&bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
             ("finess-json", parsed.establishments, parsed.rejected)
@@ -304,7 +305,7 @@ fn directory_import(
         ImportFormat::Fhir => {
             let parsed = fhir::parse(&bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
             let request = import::ImportRequest { format: "fhir", file_name: &name, scope, mode };
-            let report = offers::import_fhir(&mut state.db.get()?, &state.system_context(), &request, &parsed)
+            let report = offers::import_fhir(&mut state.db.get()?, &ctx, &request, &parsed)
                 .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
             return print_report(&shown.to_string(), &report);
         }
@@ -316,10 +317,43 @@ fn directory_import(
             .progress_chars("=> "),
     );
     bar.set_message("import");
-    let ctx = state.system_context();
     let mut conn = state.db.get()?;
     let request = import::ImportRequest { format: format_name, file_name: &name, scope, mode };
     let report = import::import_finess(&mut conn, &ctx, &request, &establishments, rejected, &|n| bar.set_position(n))
+        .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    bar.finish_and_clear();
+    print_report(&shown.to_string(), &report)
+}
+
+/// The FINESS CSV extract, streamed in two passes over the file; the bar follows the bytes read.
+fn directory_import_csv(
+    state: &AppState,
+    file: &std::path::Path,
+    name: &str,
+    scope: &crate::directory::import::Scope,
+    mode: crate::directory::import::Mode,
+) -> anyhow::Result<i32> {
+    use crate::directory::import;
+    let shown = file.display();
+    let ctx = state.system_context();
+    let size = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?.len();
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let request = import::ImportRequest { format: "finess-csv", file_name: name, scope, mode };
+    let open = |pass: import::Pass| -> std::io::Result<_> {
+        bar.set_position(0);
+        bar.set_message(match pass {
+            import::Pass::Geolocations => "reading (1/2)",
+            import::Pass::Establishments => "import (2/2)",
+        });
+        let f = std::fs::File::open(file)?;
+        Ok(std::io::BufReader::with_capacity(256 * 1024, bar.wrap_read(f)))
+    };
+    let report = import::import_finess_csv(&mut state.db.get()?, &ctx, &request, &open)
         .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
     bar.finish_and_clear();
     print_report(&shown.to_string(), &report)

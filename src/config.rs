@@ -78,6 +78,9 @@ pub struct Config {
     /// Largest accepted request body, in bytes.
     #[serde(deserialize_with = "number_or_string")]
     pub max_body_bytes: usize,
+    /// Largest file an administrator may upload on the directory import page, in bytes.
+    #[serde(deserialize_with = "number_or_string")]
+    pub import_max_bytes: usize,
     /// `text` or `json`.
     pub log_format: LogFormat,
     /// Outgoing mail.
@@ -264,6 +267,7 @@ impl Default for Config {
             metrics_token: None,
             journal_key: None,
             max_body_bytes: 2 * 1024 * 1024,
+            import_max_bytes: 512 * 1024 * 1024,
             log_format: LogFormat::Text,
             mail: MailConfig::default(),
             portal: PortalConfig::default(),
@@ -403,6 +407,9 @@ impl Config {
                  sign the journal with the same key"
                     .into(),
             ));
+        }
+        if self.import_max_bytes < 1024 {
+            return Err(ConfigError("`import_max_bytes` must be at least 1024".into()));
         }
         if self.max_body_bytes < 1024 {
             return Err(ConfigError("`max_body_bytes` must be at least 1024".into()));

@@ -12,6 +12,7 @@ mod directory;
 mod directory_people;
 mod directory_sheet;
 mod fhir_api;
+mod imports;
 mod jobs;
 mod journal;
 mod local_entries;

@@ -154,6 +154,7 @@ const STATE_CHANGING: &[&str] = &[
     "/admin/annuaire/entrees/nouvelle",
     "/admin/annuaire/entrees/{id}",
     "/admin/annuaire/entrees/{id}/statut",
+    "/admin/annuaire/imports",
 ];
 
 /// The POST routes declared in the router's source, so that a new route cannot miss the matrix.

@@ -2,6 +2,7 @@
 // back office, logout, and a second login through the second factor.
 // The steps share one page and run in order; once a step fails the following ones are skipped.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before } from 'node:test';
 import { checkA11y, checkPageBasics, launchBrowser, newPage } from '../lib/browser.js';
 import {
@@ -244,4 +245,30 @@ step('a fresh code opens the back office', async () => {
   await submit('Valider');
   assert.equal(path(), '/admin');
   assert.equal(await checkPageBasics(page), 'Administration');
+});
+
+step('the directory imports: a refused file is explained, a good one imported', async () => {
+  await page.goto(`${server.url}/admin`);
+  await page.getByRole('link', { name: "Imports de l'annuaire" }).click();
+  await page.waitForURL('**/admin/annuaire/imports');
+  assert.equal(await checkPageBasics(page), "Imports de l'annuaire");
+  await checkA11y(page, 'admin-imports-01-formulaire');
+  await page.getByLabel('Format du fichier').selectOption('finess-csv');
+  await page.getByLabel(/^Extrait complet/).check();
+  await page.getByLabel('Fichier', { exact: true }).setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('bonjour\n') });
+  await submit('Importer');
+  assert.equal(path(), '/admin/annuaire/imports');
+  await page.getByRole('alert').filter({ hasText: "Ce fichier n'est pas un extrait FINESS etalab" }).waitFor();
+  await checkA11y(page, 'admin-imports-02-fichier-refuse');
+  const csv = readFileSync(new URL('../../tests/fixtures/finess/etalab-malformed.csv', import.meta.url));
+  await page.getByLabel('Fichier', { exact: true }).setInputFiles({ name: 'etalab.csv', mimeType: 'text/csv', buffer: csv });
+  await submit('Importer');
+  assert.match(path(), /^\/admin\/annuaire\/imports\/\d+$/);
+  await page.getByRole('status').filter({ hasText: "L'import est terminé" }).waitFor();
+  assert.ok((await page.locator('tr.rejected').count()) > 0);
+  await checkA11y(page, 'admin-imports-03-detail');
+  await page.getByRole('link', { name: 'Retour aux imports' }).click();
+  await page.waitForURL('**/admin/annuaire/imports');
+  // Newest first (the test server may have imported its own sample before).
+  assert.match(await page.locator('tbody tr').first().textContent(), /etalab\.csv/);
 });

@@ -3,12 +3,14 @@
 //! and an import history row. Vanished records are marked closed, never deleted.
 
 use std::collections::{HashMap, HashSet};
+use std::io::BufRead;
 
 use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::finess::{FinessEstablishment, RecordPosition, RecordStatus, Rejected};
+use super::finess_csv::{self, FinessCsvError};
 use super::model::{self, SiteValues};
 use super::nomenclature::{self, CATEGORY_SYSTEM};
 use crate::db::schema::dir_imports;
@@ -78,6 +80,9 @@ pub enum ImportError {
         /// Percentage.
         share: f64,
     },
+    /// The file cannot be read as a whole (header, encoding, truncated quote, read error).
+    #[error(transparent)]
+    File(#[from] FinessCsvError),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
@@ -162,6 +167,155 @@ pub fn finess_values(
     }
 }
 
+/// Inserts are written in batches of this many rows.
+const BATCH: usize = 2000;
+
+/// What the import knows of one stored site. Compact on purpose: with its key, a million of
+/// them take about 100 MB.
+struct KeyState {
+    id: i64,
+    /// The stored content hash (raw SHA-256; zeros when unreadable, which never matches).
+    hash: [u8; 32],
+    active: bool,
+    /// Whether the stored record is in the scope of this import.
+    in_scope: bool,
+    /// 1-based index of the record of this file that had the key; 0 when not seen.
+    seen: u32,
+}
+
+fn raw_hash(hex_digest: &str) -> [u8; 32] {
+    let mut raw = [0; 32];
+    if hex::decode_to_slice(hex_digest, &mut raw).is_err() {
+        raw = [0; 32];
+    }
+    raw
+}
+
+/// The keys of an import: the stored ones (sorted, searched by bisection), and the new ones
+/// seen in the file when the source may repeat a key (the CSV parser already refuses repeats).
+struct Keys {
+    stored: Vec<(Box<str>, KeyState)>,
+    new: Option<HashMap<Box<str>, u32>>,
+}
+
+impl Keys {
+    fn stored_mut(&mut self, key: &str) -> Option<&mut KeyState> {
+        let at = self.stored.binary_search_by(|(k, _)| k.as_ref().cmp(key)).ok()?;
+        Some(&mut self.stored[at].1)
+    }
+}
+
+/// One FINESS import inside its transaction: records are added one at a time, new ones are
+/// inserted in batches, changed ones rewritten at once; [`FinessImporter::finish`] closes the
+/// vanished ones and writes the history row.
+struct FinessImporter<'r> {
+    request: &'r ImportRequest<'r>,
+    now: chrono::NaiveDateTime,
+    labels: HashMap<String, String>,
+    keys: Keys,
+    inserts: Vec<SiteValues>,
+    changed_ids: Vec<i64>,
+    report: ImportReport,
+    duplicates: Vec<Rejected>,
+    count: u32,
+}
+
+impl<'r> FinessImporter<'r> {
+    /// `unique`: the source never yields a key twice (no need to remember the new ones).
+    fn begin(c: &mut DbConn, ctx: &AccessContext, request: &'r ImportRequest<'r>, unique: bool) -> QueryResult<Self> {
+        let labels = nomenclature::labels(c, CATEGORY_SYSTEM)?;
+        let mut stored = Vec::new();
+        model::for_each_key(c, FINESS, |k| {
+            let state = KeyState {
+                id: k.id,
+                hash: raw_hash(&k.content_hash),
+                active: k.status == "active",
+                in_scope: request.scope.contains(k.departement.as_deref(), k.commune_insee.as_deref()),
+                seen: 0,
+            };
+            stored.push((k.source_key.into_boxed_str(), state));
+        })?;
+        stored.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        stored.shrink_to_fit();
+        Ok(FinessImporter {
+            request,
+            now: ctx.at.naive_utc(),
+            labels,
+            keys: Keys { stored, new: (!unique).then(HashMap::new) },
+            inserts: Vec::new(),
+            changed_ids: Vec::new(),
+            report: ImportReport::default(),
+            duplicates: Vec::new(),
+            count: 0,
+        })
+    }
+
+    fn add(&mut self, c: &mut DbConn, e: &FinessEstablishment) -> QueryResult<()> {
+        self.count = self.count.saturating_add(1);
+        let values = finess_values(e, &self.labels, self.now);
+        if !self.request.scope.contains(values.departement.as_deref(), values.commune_insee.as_deref()) {
+            self.report.skipped += 1;
+            return Ok(());
+        }
+        let count = self.count;
+        let Some(state) = self.keys.stored_mut(&e.finess_et) else {
+            if let Some(new) = &mut self.keys.new {
+                if let Some(&first) = new.get(e.finess_et.as_str()) {
+                    self.duplicates.push(duplicate(e, first as usize - 1));
+                    return Ok(());
+                }
+                new.insert(e.finess_et.as_str().into(), count);
+            }
+            self.inserts.push(values);
+            self.report.created += 1;
+            if self.inserts.len() >= BATCH {
+                self.flush(c)?;
+            }
+            return Ok(());
+        };
+        if state.seen != 0 {
+            self.duplicates.push(duplicate(e, state.seen as usize - 1));
+            return Ok(());
+        }
+        state.seen = count;
+        if state.hash == raw_hash(&values.content_hash) {
+            self.report.unchanged += 1;
+        } else {
+            let id = state.id;
+            model::update_site(c, id, &values)?;
+            self.changed_ids.push(id);
+            self.report.updated += 1;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, c: &mut DbConn) -> QueryResult<()> {
+        let ids = model::insert_sites(c, &self.inserts, self.now)?;
+        self.changed_ids.extend(ids);
+        self.inserts.clear();
+        Ok(())
+    }
+
+    /// Closes what vanished (full mode), records the changes and the history row.
+    fn finish(
+        mut self,
+        c: &mut DbConn,
+        ctx: &AccessContext,
+        mut rejected: Vec<Rejected>,
+    ) -> Result<ImportReport, ImportError> {
+        self.flush(c)?;
+        rejected.append(&mut self.duplicates);
+        let vanished = vanished(&self.keys, &rejected, self.request.mode)?;
+        model::close_sites(c, &vanished, self.now)?;
+        self.report.closed = vanished.len();
+        self.changed_ids.extend(vanished);
+        model::feed_changes(c, "site", &self.changed_ids, self.now)?;
+        self.report.rejected = rejected;
+        self.report.import_id = record_import(c, ctx, self.request, &self.report)?;
+        Ok(self.report)
+    }
+}
+
 /// Imports parsed FINESS establishments in one transaction; `progress` is called with the
 /// number of records handled so far.
 pub fn import_finess(
@@ -172,74 +326,63 @@ pub fn import_finess(
     rejected: Vec<Rejected>,
     progress: &dyn Fn(u64),
 ) -> Result<ImportReport, ImportError> {
-    let scope = request.scope;
-    let now = ctx.at.naive_utc();
     db::write_tx(conn, |c| {
-        let labels = nomenclature::labels(c, CATEGORY_SYSTEM)?;
-        let mut report = ImportReport { rejected, ..Default::default() };
-        let stored: HashMap<String, model::StoredKey> =
-            model::list_keys(c, FINESS)?.into_iter().map(|k| (k.source_key.clone(), k)).collect();
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        let (mut inserts, mut changed_ids) = (Vec::new(), Vec::new());
+        let mut importer = FinessImporter::begin(c, ctx, request, false)?;
         for (i, e) in establishments.iter().enumerate() {
             if i % 1000 == 0 {
                 progress(i as u64);
             }
-            let values = finess_values(e, &labels, now);
-            if !scope.contains(values.departement.as_deref(), values.commune_insee.as_deref()) {
-                report.skipped += 1;
-                continue;
-            }
-            if let Some(first) = seen.insert(&e.finess_et, i) {
-                report.rejected.push(duplicate(e, first));
-                continue;
-            }
-            match stored.get(&e.finess_et) {
-                None => inserts.push(values),
-                Some(k) if k.content_hash == values.content_hash => report.unchanged += 1,
-                Some(k) => {
-                    model::update_site(c, k.id, &values)?;
-                    changed_ids.push(k.id);
-                    report.updated += 1;
-                }
-            }
+            importer.add(c, e)?;
         }
         progress(establishments.len() as u64);
-        report.created = inserts.len();
-        changed_ids.extend(model::insert_sites(c, &inserts, now)?);
-        let vanished = vanished(&stored, &seen, &report.rejected, scope, request.mode)?;
-        model::close_sites(c, &vanished, now)?;
-        report.closed = vanished.len();
-        changed_ids.extend(vanished);
-        model::feed_changes(c, "site", &changed_ids, now)?;
-        report.import_id = record_import(c, ctx, request, &report)?;
-        Ok(report)
+        importer.finish(c, ctx, rejected)
     })
+}
+
+/// Imports an etalab FINESS CSV extract without holding it: `open` is called twice, for the
+/// two passes over the file (see [`finess_csv::scan_geolocations`]); the second pass writes
+/// in batches inside the one transaction. A file-level error in either pass changes nothing.
+pub fn import_finess_csv<R: BufRead>(
+    conn: &mut PooledConn,
+    ctx: &AccessContext,
+    request: &ImportRequest<'_>,
+    open: &dyn Fn(Pass) -> std::io::Result<R>,
+) -> Result<ImportReport, ImportError> {
+    let geo = finess_csv::scan_geolocations(open(Pass::Geolocations).map_err(FinessCsvError::Io)?)?;
+    let reader = open(Pass::Establishments).map_err(FinessCsvError::Io)?;
+    let mut stream = geo.stream(reader)?;
+    db::write_tx(conn, |c| {
+        let mut importer = FinessImporter::begin(c, ctx, request, true)?;
+        while let Some(e) = stream.next_establishment()? {
+            importer.add(c, &e)?;
+        }
+        let (rejected, _, _) = stream.finish();
+        importer.finish(c, ctx, rejected)
+    })
+}
+
+/// The two passes of [`import_finess_csv`] over its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// The first: the geolocations are kept.
+    Geolocations,
+    /// The second: the establishments are written.
+    Establishments,
 }
 
 /// The stored active records in scope that a full extract does not mention. A record the file
 /// has but that was rejected is not "vanished": a malformed line must not close anything.
-fn vanished(
-    stored: &HashMap<String, model::StoredKey>,
-    seen: &HashMap<&str, usize>,
-    rejected: &[Rejected],
-    scope: &Scope,
-    mode: Mode,
-) -> Result<Vec<i64>, ImportError> {
+fn vanished(keys: &Keys, rejected: &[Rejected], mode: Mode) -> Result<Vec<i64>, ImportError> {
     let Mode::Full { max_closing_share } = mode else { return Ok(Vec::new()) };
     let rejected_keys: HashSet<&str> = rejected.iter().filter_map(|r| r.finess.as_deref()).collect();
-    let active: Vec<&model::StoredKey> = stored
-        .values()
-        .filter(|k| k.status == "active" && scope.contains(k.departement.as_deref(), k.commune_insee.as_deref()))
-        .collect();
-    let closing: Vec<i64> = active
-        .iter()
-        .filter(|k| !seen.contains_key(k.source_key.as_str()) && !rejected_keys.contains(k.source_key.as_str()))
-        .map(|k| k.id)
-        .collect();
-    let share = closing.len() as f64 / active.len().max(1) as f64;
-    if active.len() >= 20 && share > max_closing_share {
-        return Err(ImportError::MassClosing { closing: closing.len(), active: active.len(), share: share * 100.0 });
+    let active = keys.stored.iter().filter(|(_, k)| k.active && k.in_scope);
+    let active_count = active.clone().count();
+    let mut closing: Vec<i64> =
+        active.filter(|(key, k)| k.seen == 0 && !rejected_keys.contains(key.as_ref())).map(|(_, k)| k.id).collect();
+    closing.sort_unstable();
+    let share = closing.len() as f64 / active_count.max(1) as f64;
+    if active_count >= 20 && share > max_closing_share {
+        return Err(ImportError::MassClosing { closing: closing.len(), active: active_count, share: share * 100.0 });
     }
     Ok(closing)
 }
@@ -261,8 +404,19 @@ pub(super) fn record_import(
 ) -> QueryResult<i64> {
     let now = ctx.at.naive_utc();
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-    let mut details =
-        serde_json::json!({ "rejected": report.rejected.iter().map(ToString::to_string).collect::<Vec<_>>() });
+    let records: Vec<serde_json::Value> = report
+        .rejected
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "position": r.position.to_string(), "field": r.field, "reason": r.reason, "finess": r.finess,
+            })
+        })
+        .collect();
+    let mut details = serde_json::json!({
+        "rejected": report.rejected.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "records": records,
+    });
     let none = super::practitioners::KindCounts::default();
     if report.practitioners != none || report.roles != none {
         details["practitioners"] = serde_json::json!(report.practitioners);
@@ -288,4 +442,82 @@ pub(super) fn record_import(
         .get_result(c)?;
     journal::record(c, ctx, Action::Creation, Object::new("directory_import", id), Outcome::Success)?;
     Ok(id)
+}
+
+/// The formats a file import reads (the command line's `--format`, the upload page's list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// The etalab FINESS CSV extract (streamed).
+    FinessCsv,
+    /// The FINESS+ JSON structures flow.
+    FinessJson,
+    /// FHIR R4 of the ROR or the Annuaire Santé (Bundle or NDJSON).
+    Fhir,
+}
+
+impl FileFormat {
+    /// Every format, in the order the upload page lists them.
+    pub const ALL: [FileFormat; 3] = [FileFormat::FinessCsv, FileFormat::FinessJson, FileFormat::Fhir];
+
+    /// `finess-csv`, `finess-json`, `fhir` (the history's and the command line's name).
+    pub fn name(self) -> &'static str {
+        match self {
+            FileFormat::FinessCsv => "finess-csv",
+            FileFormat::FinessJson => "finess-json",
+            FileFormat::Fhir => "fhir",
+        }
+    }
+
+    /// The format of a name, if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// Why a file import changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum FileImportError {
+    /// The file has no byte.
+    #[error("the file is empty")]
+    Empty,
+    /// Refused as a whole (mass closing, unreadable CSV, database).
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// The FINESS+ JSON cannot be read.
+    #[error(transparent)]
+    Json(#[from] super::finess_json::FinessJsonError),
+    /// The FHIR file cannot be read.
+    #[error(transparent)]
+    Fhir(#[from] super::fhir::FhirError),
+    /// The file cannot be read.
+    #[error("read error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Imports a file from disk in its format: the CSV extract is streamed; the JSON flow is read
+/// through a buffer; a FHIR file is read whole (Bundles are one document).
+pub fn import_file(
+    conn: &mut PooledConn,
+    ctx: &AccessContext,
+    request: &ImportRequest<'_>,
+    format: FileFormat,
+    path: &std::path::Path,
+) -> Result<ImportReport, FileImportError> {
+    if std::fs::metadata(path)?.len() == 0 {
+        return Err(FileImportError::Empty);
+    }
+    match format {
+        FileFormat::FinessCsv => {
+            let open = |_: Pass| Ok(std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path)?));
+            Ok(import_finess_csv(conn, ctx, request, &open)?)
+        }
+        FileFormat::FinessJson => {
+            let parsed = super::finess_json::parse_reader(std::fs::File::open(path)?)?;
+            Ok(import_finess(conn, ctx, request, &parsed.establishments, parsed.rejected, &|_| {})?)
+        }
+        FileFormat::Fhir => {
+            let parsed = super::fhir::parse(&std::fs::read(path)?)?;
+            Ok(super::offers::import_fhir(conn, ctx, request, &parsed)?)
+        }
+    }
 }

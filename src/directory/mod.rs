@@ -5,7 +5,8 @@
 //! - [`finess_csv`], [`finess_json`], [`fhir`], [`finess`], [`geo`]: parsers of the public formats and
 //!   reprojection to WGS84.
 //! - [`nomenclature`]: the national NOS code systems, loaded as data.
-//! - [`model`]: stored sites and the change feed; [`import`]: idempotent, scoped imports.
+//! - [`model`]: stored sites and the change feed; [`import`]: idempotent, scoped imports;
+//!   [`history`]: their history for the back office.
 //! - [`offers`]: ROR offers and their import; [`local`]: entries the DAC enters itself; [`details`]: what an offer's sheet shows, with the
 //!   confidentiality of each contact (DIR-4).
 //! - [`practitioners`]: professionals and their roles; [`capacities`]: capacity rows and the
@@ -22,6 +23,7 @@ pub mod finess;
 pub mod finess_csv;
 pub mod finess_json;
 pub mod geo;
+pub mod history;
 pub mod import;
 pub mod local;
 pub mod model;

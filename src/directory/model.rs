@@ -152,6 +152,32 @@ pub fn list_keys(conn: &mut DbConn, source: &str) -> QueryResult<Vec<StoredKey>>
         .load(conn)
 }
 
+/// The stored keys of one source, read by pages of 20,000 along the `(source, source_key)`
+/// index (a million rows never sit in one result set, and no page sorts the table).
+pub fn for_each_key(conn: &mut DbConn, source: &str, mut f: impl FnMut(StoredKey)) -> QueryResult<()> {
+    // Every key sorts after the empty string (keys are never empty).
+    let mut after = String::new();
+    loop {
+        let page: Vec<StoredKey> = dir_sites::table
+            .filter(dir_sites::source.eq(source))
+            .filter(dir_sites::source_key.gt(&after))
+            .order(dir_sites::source_key.asc())
+            .limit(20_000)
+            .select((
+                dir_sites::id,
+                dir_sites::source_key,
+                dir_sites::content_hash,
+                dir_sites::status,
+                dir_sites::departement,
+                dir_sites::commune_insee,
+            ))
+            .load(conn)?;
+        let Some(last) = page.last() else { return Ok(()) };
+        after = last.source_key.clone();
+        page.into_iter().for_each(&mut f);
+    }
+}
+
 /// Inserts new sites; returns their ids.
 pub fn insert_sites(conn: &mut DbConn, rows: &[SiteValues], now: NaiveDateTime) -> QueryResult<Vec<i64>> {
     let mut ids = Vec::with_capacity(rows.len());

@@ -200,6 +200,22 @@ pub fn plain(status: StatusCode, text: &'static str) -> Response {
     res
 }
 
+/// The request body limit: `max_body_bytes`, except on the directory import upload
+/// (`import_max_bytes`), which streams the file to disk. A declared length over it is refused
+/// at once (413); a body that grows past it fails where it is read.
+pub async fn body_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = if *req.method() == Method::POST && req.uri().path() == super::imports::UPLOAD_PATH {
+        state.config.import_max_bytes
+    } else {
+        state.config.max_body_bytes
+    };
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return super::error::AppError::PayloadTooLarge.into_response();
+    }
+    next.run(req.map(|body| Body::new(http_body_util::Limited::new(body, limit)))).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

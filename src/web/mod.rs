@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod fhir;
 mod health;
+mod imports;
 pub mod layout;
 mod local_entries;
 mod me;
@@ -34,7 +35,6 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::app::AppState;
 
@@ -56,7 +56,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(CatchPanicLayer::new())
                 .layer(from_fn(middleware::allowed_methods))
                 .layer(from_fn_with_state(state.clone(), session::same_origin))
-                .layer(RequestBodyLimitLayer::new(limit))
+                .layer(from_fn_with_state(state.clone(), middleware::body_limit))
                 .layer(DefaultBodyLimit::max(limit))
                 .layer(CompressionLayer::new()),
         )

@@ -1,11 +1,12 @@
 //! Every URL of the portal, grouped by audience.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use super::{
-    account, admin, assets, directory, documents, fhir, health, local_entries, me, mfa, openapi, pages, people,
-    register, reports, sheet, terms,
+    account, admin, assets, directory, documents, fhir, health, imports, local_entries, me, mfa, openapi, pages,
+    people, register, reports, sheet, terms,
 };
 use crate::app::AppState;
 use crate::terms::LegalDoc;
@@ -113,6 +114,9 @@ fn admin() -> Router<AppState> {
         .route("/admin/annuaire/entrees/nouvelle", get(local_entries::new_form).post(local_entries::create))
         .route("/admin/annuaire/entrees/{id}", get(local_entries::edit_form).post(local_entries::update))
         .route("/admin/annuaire/entrees/{id}/statut", post(local_entries::set_status))
+        // The upload streams its file: no default body limit here (see `middleware::body_limit`).
+        .route("/admin/annuaire/imports", get(imports::list).post(imports::upload).layer(DefaultBodyLimit::disable()))
+        .route("/admin/annuaire/imports/{id}", get(imports::show))
 }
 
 /// Probes for load balancers and orchestrators; metrics only with the token.

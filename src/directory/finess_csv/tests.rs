@@ -275,3 +275,25 @@ fn never_panics_on_truncated_or_mutated_fixtures() {
     }
     assert!(runs > 8000, "{runs}");
 }
+
+#[test]
+fn two_pass_reading_equals_the_in_memory_parser_on_every_fixture() {
+    let fixtures: [&[u8]; 7] = [
+        fixture!("synthetic-40-utf8.csv"),
+        fixture!("synthetic-40-cp1252.csv"),
+        fixture!("etalab-excerpt-utf8.csv"),
+        fixture!("etalab-accents-cp1252.csv"),
+        fixture!("etalab-malformed.csv"),
+        fixture!("etalab-truncated-quote.csv"),
+        b"finess;etalab;1;2026-01-01\ngeolocalisation;010000024;873766.07;6570414.61;1,ATLASANTE,100,IGN,BD_ADRESSE,V2.2,LAMBERT_93;2026-01-01\ngeolocalisation;010000024;1;2;x;\n",
+    ];
+    for (i, bytes) in fixtures.iter().enumerate() {
+        match (parse_bytes(bytes), parse_two_pass(bytes)) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "fixture {i}"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "fixture {i}"),
+            (a, b) => panic!("fixture {i}: {a:?} vs {b:?}"),
+        }
+    }
+    let malformed = parse_two_pass(fixture!("etalab-malformed.csv")).unwrap();
+    assert!(!malformed.rejected.is_empty());
+}
