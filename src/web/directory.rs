@@ -182,12 +182,22 @@ async fn resolve(state: &AppState, viewer: &Viewer, form: &SearchForm) -> Result
 
 /// Runs a search; the sensitive units among the results are journaled as consulted before the
 /// results are served (JNL-1: no entry, no answer).
+/// Searches run at most one per core at a time: more would only share the cores between them
+/// (each one slower, the blocking pool's threads switching), and the others wait their turn in
+/// order. At 64 connections this is what keeps the slowest answers near the median.
+fn search_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
 async fn run(state: &AppState, ctx: AccessContext, params: SearchParams) -> Result<SearchResults, AppError> {
     let search = state.search.clone();
+    let permit = search_permits().acquire().await.map_err(|e| AppError::Internal(e.into()))?;
     let results = tokio::task::spawn_blocking(move || search.search(&params))
         .await
         .map_err(|e| AppError::Internal(e.into()))?
         .map_err(AppError::Internal)?;
+    drop(permit);
     let sensitive: Vec<i64> =
         results.hits.iter().filter(|h| h.card.sensitive && h.card.kind == "offer").map(|h| h.card.id).collect();
     if !sensitive.is_empty() {

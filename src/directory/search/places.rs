@@ -17,6 +17,8 @@ use crate::directory::model::Place;
 struct Entry {
     place: Place,
     folded: String,
+    /// `folded`'s characters (the typo distance compares characters).
+    chars: Vec<char>,
     postal_codes: Vec<String>,
     weight: i64,
 }
@@ -27,6 +29,8 @@ pub struct Places {
     entries: Vec<Entry>,
     /// Position in `entries` by INSEE code (facet labels are looked up on every page).
     by_insee: HashMap<String, usize>,
+    /// Positions in `entries` by folded name (every query's last words are looked up).
+    by_name: HashMap<String, Vec<usize>>,
 }
 
 /// A group of entries of one commune: (insee, town, postal code, latitude, longitude, count).
@@ -73,6 +77,7 @@ impl Places {
             let e = by_insee.entry(insee.clone()).or_insert_with(|| Entry {
                 place: Place { name: pretty(&city), insee, lat: 0.0, lon: 0.0 },
                 folded: fold_words(&city).join(" "),
+                chars: Vec::new(),
                 postal_codes: Vec::new(),
                 weight: 0,
             });
@@ -88,15 +93,22 @@ impl Places {
                 e.place.name = city;
             }
         }
-        let entries: Vec<Entry> = by_insee.into_values().collect();
+        let mut entries: Vec<Entry> = by_insee.into_values().collect();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter_mut().enumerate() {
+            e.chars = e.folded.chars().collect();
+            by_name.entry(e.folded.clone()).or_default().push(i);
+        }
         let by_insee = entries.iter().enumerate().map(|(i, e)| (e.place.insee.clone(), i)).collect();
-        Self { entries, by_insee }
+        Self { entries, by_insee, by_name }
     }
 
     /// INSEE codes of the communes whose folded name is exactly `folded` (« saint denis » is
     /// several communes).
     pub fn codes_named(&self, folded: &str) -> Vec<&str> {
-        self.entries.iter().filter(|e| e.folded == folded).map(|e| e.place.insee.as_str()).collect()
+        self.by_name
+            .get(folded)
+            .map_or_else(Vec::new, |found| found.iter().map(|&i| self.entries[i].place.insee.as_str()).collect())
     }
 
     /// INSEE codes of the communes whose folded name is within `max` typos of `folded` (an
@@ -106,11 +118,10 @@ impl Places {
         let target: Vec<char> = folded.chars().collect();
         let mut best = (max + 1, Vec::new());
         for e in &self.entries {
-            let len = e.folded.chars().count();
-            if len.abs_diff(target.len()) > max {
+            if e.chars.len().abs_diff(target.len()) > max {
                 continue;
             }
-            let Some(d) = typos_within(&target, &e.folded, best.0.min(max)) else { continue };
+            let Some(d) = typos_within(&target, &e.chars, best.0.min(max)) else { continue };
             if d > max {
                 continue;
             }
@@ -143,7 +154,8 @@ impl Places {
         if folded.is_empty() {
             return None;
         }
-        best(&mut self.entries.iter().filter(|e| e.folded == folded))
+        let named = self.by_name.get(&folded).map(Vec::as_slice).unwrap_or_default();
+        best(&mut named.iter().map(|&i| &self.entries[i]))
             .or_else(|| best(&mut self.entries.iter().filter(|e| e.folded.starts_with(&folded))))
     }
 
@@ -175,8 +187,7 @@ impl Places {
 
 /// The optimal-string-alignment distance between `a` and `b` (one typo: an insertion, a
 /// deletion, a substitution or two neighbours swapped), or `None` once it exceeds `max`.
-fn typos_within(a: &[char], b: &str, max: usize) -> Option<usize> {
-    let b: Vec<char> = b.chars().collect();
+fn typos_within(a: &[char], b: &[char], max: usize) -> Option<usize> {
     let width = b.len() + 1;
     // Three rows: the one before the previous (for swaps), the previous, the current.
     let mut rows = vec![vec![0usize; width]; 3];
@@ -228,15 +239,15 @@ mod tests {
 
     #[test]
     fn typos_count_insertions_deletions_substitutions_and_swaps() {
-        assert_eq!(typos_within(&chars("marseille"), "marseille", 2), Some(0));
-        assert_eq!(typos_within(&chars("marxseille"), "marseille", 2), Some(1));
-        assert_eq!(typos_within(&chars("goussaivnille"), "goussainville", 2), Some(1));
-        assert_eq!(typos_within(&chars("sanit egfreve"), "saint egreve", 2), Some(2));
-        assert_eq!(typos_within(&chars("boge"), "boege", 1), Some(1));
-        assert_eq!(typos_within(&chars("lyon"), "nancy", 2), None);
-        assert_eq!(typos_within(&chars(""), "ab", 2), Some(2));
+        assert_eq!(typos_within(&chars("marseille"), &chars("marseille"), 2), Some(0));
+        assert_eq!(typos_within(&chars("marxseille"), &chars("marseille"), 2), Some(1));
+        assert_eq!(typos_within(&chars("goussaivnille"), &chars("goussainville"), 2), Some(1));
+        assert_eq!(typos_within(&chars("sanit egfreve"), &chars("saint egreve"), 2), Some(2));
+        assert_eq!(typos_within(&chars("boge"), &chars("boege"), 1), Some(1));
+        assert_eq!(typos_within(&chars("lyon"), &chars("nancy"), 2), None);
+        assert_eq!(typos_within(&chars(""), &chars("ab"), 2), Some(2));
         // A word is not a typo of the longer name that ends with it.
-        assert_eq!(typos_within(&chars("seille"), "marseille", 2), None);
+        assert_eq!(typos_within(&chars("seille"), &chars("marseille"), 2), None);
     }
 
     #[test]

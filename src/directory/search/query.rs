@@ -202,7 +202,7 @@ impl SearchIndex {
             let mut scoped: Vec<(Occur, Box<dyn Query>)> = filters.iter().map(|(o, q)| (*o, q.box_clone())).collect();
             scoped.push((Occur::Must, any_term(f.insee, codes)));
             let plan = Plan { occur: Occur::Must, fuzzy, names_only: false };
-            build(&searcher, f, &query_words(rest), &format!("{rest} "), &scoped, plan, None)
+            build(searcher, f, &query_words(rest), &format!("{rest} "), &scoped, plan, None)
         };
         let trailing = if p.commune.is_none() && p.near.is_none() && !p.name_only {
             trailing_commune(&places, &p.text).filter(|(_, rest, _)| !analyze(rest).is_empty())
@@ -254,7 +254,7 @@ impl SearchIndex {
                 (q, (n, scoped))
             }
             None => {
-                let q = build(&searcher, f, &tokens, &p.text, &filters, plan, boost.as_deref())?;
+                let q = build(searcher, f, &tokens, &p.text, &filters, plan, boost.as_deref())?;
                 let r = searcher.search(&q, &(Count, top()))?;
                 (q, r)
             }
@@ -271,7 +271,7 @@ impl SearchIndex {
             let near_commune = match &trailing {
                 Some((codes, rest, _)) if first.is_empty() => Some((codes.clone(), rest.clone())),
                 Some(_) => None,
-                None if p.commune.is_none() && p.near.is_none() => misspelt_commune(&searcher, f, &places, &p.text),
+                None if p.commune.is_none() && p.near.is_none() => misspelt_commune(searcher, f, &places, &p.text),
                 None => None,
             };
             let mut found_near = false;
@@ -286,13 +286,13 @@ impl SearchIndex {
             }
             if !found_near && (trailing.is_none() || first.is_empty()) {
                 plan.fuzzy = true;
-                query = build(&searcher, f, &tokens, &p.text, &filters, plan, boost.as_deref())?;
+                query = build(searcher, f, &tokens, &p.text, &filters, plan, boost.as_deref())?;
                 (total, best) = searcher.search(&query, &(Count, top()))?;
             }
         }
         if lenient && total == 0 && tokens.len() > 1 {
             plan.occur = Occur::Should;
-            query = build(&searcher, f, &tokens, &p.text, &filters, plan, boost.as_deref())?;
+            query = build(searcher, f, &tokens, &p.text, &filters, plan, boost.as_deref())?;
             (total, best) = searcher.search(&query, &(Count, top()))?;
         }
         if !first.is_empty() {
