@@ -21,6 +21,8 @@
     for (var i = 0; i < fields.length; i++) {
       var f = fields[i];
       if (!f.name || f.disabled) { continue; }
+      // An unticked box is not sent, as the browser's own submission does not send it.
+      if ((f.type === 'checkbox' || f.type === 'radio') && !f.checked) { continue; }
       var v = String(f.value || '').trim();
       if (v !== '') { p.append(f.name, v); }
     }

@@ -362,3 +362,46 @@ async fn the_sheet_lists_professionals_and_capacity_rows() {
     assert!(rows[1].starts_with("Lit Disponible (Courant) 1 "), "{rows:?}");
     assert_eq!(r.count(".practitioners li"), 0, "nobody works at a hospital ward in the demo");
 }
+
+fn active_offers(app: &TestApp, in_92: bool) -> i64 {
+    let q = dir_offers::table.filter(dir_offers::status.eq("active")).filter(dir_offers::source.eq("ror"));
+    if in_92 {
+        q.filter(dir_offers::departement.eq("92")).count().get_result(&mut *app.conn()).unwrap()
+    } else {
+        q.filter(dir_offers::departement.ne("92")).count().get_result(&mut *app.conn()).unwrap()
+    }
+}
+
+#[test]
+fn a_full_import_limited_to_a_territory_closes_only_what_vanished_from_it() {
+    let app = new_app();
+    import(&app, DEMO, Mode::Delta);
+    let (inside, outside) = (active_offers(&app, true), active_offers(&app, false));
+    assert!(inside > 20 && outside > 0, "{inside} in 92, {outside} elsewhere");
+    let scope = Scope { departements: vec!["92".into()], communes: vec![] };
+
+    // The same file, full mode, for the 92 only: nothing vanished, nothing closes elsewhere.
+    let r = import_in(&app, DEMO, FULL, &scope);
+    assert_eq!((r.closed, r.created, r.updated), (0, 0, 0));
+    assert_eq!((active_offers(&app, true), active_offers(&app, false)), (inside, outside));
+
+    // A file that lost all but three of its offers, imported in full for the 92: most offers
+    // of the 92 would close — refused beyond the allowed share, and nothing changes.
+    let mut kept = 0;
+    let not_92: String = DEMO
+        .lines()
+        .filter(|l| {
+            let offer = l.contains("\"resourceType\":\"HealthcareService\"");
+            kept += usize::from(offer);
+            !offer || kept <= 3
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let parsed = atomes::directory::fhir::parse(not_92.as_bytes()).unwrap();
+    let request =
+        ImportRequest { format: "fhir", file_name: "t.json", scope: &scope, mode: Mode::Full { max_closing_share: 0.2 } };
+    let err = atomes::directory::offers::import_fhir(&mut app.conn(), &app.state.system_context(), &request, &parsed)
+        .unwrap_err();
+    assert!(matches!(err, atomes::directory::import::ImportError::MassClosing { .. }), "{err}");
+    assert_eq!((active_offers(&app, true), active_offers(&app, false)), (inside, outside));
+}

@@ -137,6 +137,12 @@ test('search as you type: results update in place, the address follows, the coun
   assert.equal(await page.evaluate(() => window.e2eOldDocument), true, 'no page load');
   assert.ok(await page.locator('#search-results .facets').count() === 1, 'facets refreshed with the results');
   await checkA11y(page, 'annuaire-instantane-autour');
+  // Ticking « Places disponibles uniquement » narrows at once; an unticked box is not sent.
+  await page.getByLabel('Places disponibles uniquement').check();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('places') === '1');
+  await page.getByLabel('Places disponibles uniquement').uncheck();
+  await page.waitForFunction(() => !new URL(location.href).searchParams.has('places'));
+  assert.equal(await page.evaluate(() => window.e2eOldDocument), true, 'no page load');
   // The export link carries the same search.
   const href = await page.locator('a[href^="/annuaire/export.csv"]').getAttribute('href');
   assert.match(href, /q=ehpad/);

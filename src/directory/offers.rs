@@ -356,12 +356,24 @@ pub fn import_fhir(
                 labels.insert(url.clone(), nomenclature::labels(c, &url)?);
             }
         }
-        let stored: HashMap<String, (i64, String, String)> = dir_offers::table
+        // (id, content hash, status, in the import's territory)
+        type Key = (String, i64, String, String, Option<String>, Option<String>);
+        let stored: HashMap<String, (i64, String, String, bool)> = dir_offers::table
             .filter(dir_offers::source.eq(ROR))
-            .select((dir_offers::source_key, dir_offers::id, dir_offers::content_hash, dir_offers::status))
-            .load::<(String, i64, String, String)>(c)?
+            .select((
+                dir_offers::source_key,
+                dir_offers::id,
+                dir_offers::content_hash,
+                dir_offers::status,
+                dir_offers::departement,
+                dir_offers::commune_insee,
+            ))
+            .load::<Key>(c)?
             .into_iter()
-            .map(|(k, id, h, s)| (k, (id, h, s)))
+            .map(|(k, id, h, s, d, insee)| {
+                let in_scope = request.scope.contains(d.as_deref(), insee.as_deref());
+                (k, (id, h, s, in_scope))
+            })
             .collect();
         let mut report = ImportReport { rejected: parsed.rejected.clone(), ..Default::default() };
         let mut seen = HashSet::new();
@@ -376,11 +388,11 @@ pub fn import_fhir(
                 continue;
             }
             let id = match stored.get(&s.id) {
-                Some((_, hash, _)) if *hash == v.content_hash => {
+                Some((_, hash, _, _)) if *hash == v.content_hash => {
                     report.unchanged += 1;
                     continue;
                 }
-                Some((id, _, _)) => {
+                Some((id, _, _, _)) => {
                     diesel::update(dir_offers::table.find(*id)).set(&v).execute(c)?;
                     report.updated += 1;
                     *id
@@ -398,9 +410,19 @@ pub fn import_fhir(
             capacities::replace(c, id, refs.location_of(s), &|cd| label_of(cd, &labels), now)?;
         }
         // A file without offers (an Annuaire Santé extract of professionals) says nothing of them.
-        if matches!(request.mode, Mode::Full { .. }) && !parsed.healthcare_services.is_empty() {
-            let vanished: Vec<i64> =
-                stored.iter().filter(|(k, v)| v.2 == "active" && !seen.contains(*k)).map(|(_, v)| v.0).collect();
+        // Only the offers of the import's territory can vanish from it; a file that would close
+        // more than the allowed share of them is refused, as a FINESS extract is.
+        if let (Mode::Full { max_closing_share }, false) = (request.mode, parsed.healthcare_services.is_empty()) {
+            let active = stored.values().filter(|v| v.2 == "active" && v.3).count();
+            let vanished: Vec<i64> = stored
+                .iter()
+                .filter(|(k, v)| v.2 == "active" && v.3 && !seen.contains(*k))
+                .map(|(_, v)| v.0)
+                .collect();
+            let share = vanished.len() as f64 / active.max(1) as f64;
+            if active >= 20 && share > max_closing_share {
+                return Err(ImportError::MassClosing { closing: vanished.len(), active, share: share * 100.0 });
+            }
             for chunk in vanished.chunks(500) {
                 diesel::update(dir_offers::table.filter(dir_offers::id.eq_any(chunk)))
                     .set((dir_offers::status.eq("closed"), dir_offers::updated_at.eq(now)))
