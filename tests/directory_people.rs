@@ -398,8 +398,12 @@ fn a_full_import_limited_to_a_territory_closes_only_what_vanished_from_it() {
         .map(|l| format!("{l}\n"))
         .collect();
     let parsed = atomes::directory::fhir::parse(not_92.as_bytes()).unwrap();
-    let request =
-        ImportRequest { format: "fhir", file_name: "t.json", scope: &scope, mode: Mode::Full { max_closing_share: 0.2 } };
+    let request = ImportRequest {
+        format: "fhir",
+        file_name: "t.json",
+        scope: &scope,
+        mode: Mode::Full { max_closing_share: 0.2 },
+    };
     let err = atomes::directory::offers::import_fhir(&mut app.conn(), &app.state.system_context(), &request, &parsed)
         .unwrap_err();
     assert!(matches!(err, atomes::directory::import::ImportError::MassClosing { .. }), "{err}");

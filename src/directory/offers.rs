@@ -414,11 +414,8 @@ pub fn import_fhir(
         // more than the allowed share of them is refused, as a FINESS extract is.
         if let (Mode::Full { max_closing_share }, false) = (request.mode, parsed.healthcare_services.is_empty()) {
             let active = stored.values().filter(|v| v.2 == "active" && v.3).count();
-            let vanished: Vec<i64> = stored
-                .iter()
-                .filter(|(k, v)| v.2 == "active" && v.3 && !seen.contains(*k))
-                .map(|(_, v)| v.0)
-                .collect();
+            let vanished: Vec<i64> =
+                stored.iter().filter(|(k, v)| v.2 == "active" && v.3 && !seen.contains(*k)).map(|(_, v)| v.0).collect();
             let share = vanished.len() as f64 / active.max(1) as f64;
             if active >= 20 && share > max_closing_share {
                 return Err(ImportError::MassClosing { closing: vanished.len(), active, share: share * 100.0 });
