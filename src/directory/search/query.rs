@@ -165,8 +165,8 @@ impl SearchIndex {
         let searcher = loaded.reader.searcher();
         let f = &loaded.fields;
         let (query, hits, radius, total) = match p.near {
-            Some(center) => self.plan_near(&searcher, p, center)?,
-            None => self.plan_text(&searcher, p)?,
+            Some(center) => plan_near(&searcher, f, p, center)?,
+            None => self.plan_text(&searcher, f, p)?,
         };
         let words = fold_words(&p.text);
         let hits = hits
@@ -184,8 +184,7 @@ impl SearchIndex {
     }
 
     /// Free text, no point: the plans from the cheapest to the most lenient.
-    fn plan_text(&self, searcher: &Searcher, p: &SearchParams) -> anyhow::Result<Planned> {
-        let f = &self.loaded().fields;
+    fn plan_text(&self, searcher: &Searcher, f: &Fields, p: &SearchParams) -> anyhow::Result<Planned> {
         let tokens = query_words(&p.text);
         let filters = filters(f, p);
         let per_page = p.per_page.clamp(1, 100);
@@ -261,7 +260,6 @@ impl SearchIndex {
         };
         // A name search (FHIR `name`) is a filter: no typos, no « any word ».
         let lenient = !p.name_only && !found_in_commune;
-
         if lenient && total < enough && tokens.iter().any(|(w, _)| w.chars().count() >= 4) {
             // Typos, in the commune first: the one the query ends with when nothing matched
             // there exactly, else a commune within a typo or two of its last words
@@ -271,7 +269,7 @@ impl SearchIndex {
             let near_commune = match &trailing {
                 Some((codes, rest, _)) if first.is_empty() => Some((codes.clone(), rest.clone())),
                 Some(_) => None,
-                None if p.commune.is_none() && p.near.is_none() => misspelt_commune(searcher, f, &places, &p.text),
+                None if p.commune.is_none() => misspelt_commune(searcher, f, &places, &p.text),
                 None => None,
             };
             let mut found_near = false;
@@ -305,35 +303,33 @@ impl SearchIndex {
             first.truncate(per_page);
             best = first;
         }
-        let (hits, radius, total) = (best.into_iter().map(|(_, a)| (a, None)).collect(), None, total);
-        Ok((query, hits, radius, total))
+        Ok((query, best.into_iter().map(|(_, a)| (a, None)).collect(), None, total))
     }
+}
 
-    /// Around a point: the same plans, each read only in the grid cells of the radius (never
-    /// over the whole country first), sorted by distance.
-    fn plan_near(&self, searcher: &Searcher, p: &SearchParams, center: (f64, f64)) -> anyhow::Result<Planned> {
-        let f = &self.loaded().fields;
-        let tokens = query_words(&p.text);
-        let filters = filters(f, p);
-        let per_page = p.per_page.clamp(1, 100);
-        let offset = p.offset.unwrap_or(p.page.saturating_sub(1) * per_page);
-        let mut plan = Plan { occur: Occur::Must, fuzzy: false, names_only: p.name_only };
-        let mut query = build(searcher, f, &tokens, &p.text, &filters, plan, None)?;
-        let mut found = nearest(searcher, f, &query, center, p.radius_km, offset + per_page)?;
-        let lenient = !p.name_only;
-        if lenient && found.2 == 0 && tokens.iter().any(|(w, _)| w.chars().count() >= 4) {
-            plan.fuzzy = true;
-            query = build(searcher, f, &tokens, &p.text, &filters, plan, None)?;
-            found = nearest(searcher, f, &query, center, p.radius_km, offset + per_page)?;
-        }
-        if lenient && found.2 == 0 && tokens.len() > 1 {
-            plan.occur = Occur::Should;
-            query = build(searcher, f, &tokens, &p.text, &filters, plan, None)?;
-            found = nearest(searcher, f, &query, center, p.radius_km, offset + per_page)?;
-        }
-        let (hits, radius, total) = found;
-        Ok((query, hits.into_iter().skip(offset).collect(), radius, total))
+/// Around a point: the same plans, each read only in the grid cells of the radius (never
+/// over the whole country first), sorted by distance.
+fn plan_near(searcher: &Searcher, f: &Fields, p: &SearchParams, center: (f64, f64)) -> anyhow::Result<Planned> {
+    let tokens = query_words(&p.text);
+    let filters = filters(f, p);
+    let per_page = p.per_page.clamp(1, 100);
+    let offset = p.offset.unwrap_or(p.page.saturating_sub(1) * per_page);
+    let mut plan = Plan { occur: Occur::Must, fuzzy: false, names_only: p.name_only };
+    let mut query = build(searcher, f, &tokens, &p.text, &filters, plan, None)?;
+    let mut found = nearest(searcher, f, &query, center, p.radius_km, offset + per_page)?;
+    let lenient = !p.name_only;
+    if lenient && found.2 == 0 && tokens.iter().any(|(w, _)| w.chars().count() >= 4) {
+        plan.fuzzy = true;
+        query = build(searcher, f, &tokens, &p.text, &filters, plan, None)?;
+        found = nearest(searcher, f, &query, center, p.radius_km, offset + per_page)?;
     }
+    if lenient && found.2 == 0 && tokens.len() > 1 {
+        plan.occur = Occur::Should;
+        query = build(searcher, f, &tokens, &p.text, &filters, plan, None)?;
+        found = nearest(searcher, f, &query, center, p.radius_km, offset + per_page)?;
+    }
+    let (hits, radius, total) = found;
+    Ok((query, hits.into_iter().skip(offset).collect(), radius, total))
 }
 
 /// The analysed tokens of the query (folded, stop words out, stemmed), in order.
