@@ -430,7 +430,7 @@ pub async fn search_api(
     Query(form): Query<SearchForm>,
 ) -> Result<Json<SearchResponse>, AppError> {
     if form.facettes.is_some_and(|f| f > 1) {
-        return Err(AppError::BadRequest("facettes vaut 0 ou 1.".into()));
+        return Err(AppError::BadRequest("Le paramètre facettes vaut 0 ou 1 : indiquez facettes=1 pour compter les catégories, départements et communes.".into()));
     }
     if form.page.is_some_and(|p| !(1..=500).contains(&p)) {
         return Err(AppError::BadRequest(

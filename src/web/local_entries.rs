@@ -289,7 +289,11 @@ pub async fn set_status(
     let closed = match form.action.as_str() {
         "fermer" => true,
         "rouvrir" => false,
-        _ => return Err(AppError::BadRequest("Action inconnue : fermer ou rouvrir.".into())),
+        _ => {
+            return Err(AppError::BadRequest(
+                "Action inconnue : choisissez « fermer » ou « rouvrir » depuis la liste des entrées locales.".into(),
+            ));
+        }
     };
     state.db.write(move |c| local::set_closed(c, &ctx, id, closed).map_err(AppError::from)).await?;
     refresh_index(&state).await;

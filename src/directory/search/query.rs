@@ -544,10 +544,10 @@ fn build(
         let last = i + 1 == tokens.len() && typing_last;
         let key = if plan.names_only { token } else { word };
         let len = key.chars().count();
-        let frequent =
-            || -> tantivy::Result<bool> { Ok(searcher.doc_freq(&Term::from_field_text(lookup, token))? >= common) };
+        let (typo, typing) = (plan.fuzzy && len >= 4, last && len >= 2);
+        let frequent = (typo || typing) && searcher.doc_freq(&Term::from_field_text(lookup, token))? >= common;
         let mut expansions = Vec::new();
-        if plan.fuzzy && len >= 4 && !frequent()? {
+        if typo && !frequent {
             let distance = if len >= 8 { 2 } else { 1 };
             expansions.extend(
                 expand::typo_terms(searcher, near, key, distance, TYPO_TERMS)?
@@ -555,7 +555,7 @@ fn build(
                     .map(|e| (e.term, if e.typos == 1 { 1.0 } else { 0.6 })),
             );
         }
-        if last && len >= 2 && !frequent()? {
+        if typing && !frequent {
             expansions
                 .extend(expand::prefix_terms(searcher, near, key, PREFIX_TERMS)?.into_iter().map(|e| (e.term, 1.0)));
         }
