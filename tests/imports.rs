@@ -4,7 +4,8 @@
 
 use atomes::accounts::Role;
 use atomes::directory::import::{self, FileFormat, ImportError, ImportReport, ImportRequest, Mode, Pass, Scope};
-use atomes::directory::{finess_csv, model};
+use atomes::directory::model::SiteValues;
+use atomes::directory::{finess_csv, model, nomenclature};
 use atomes::journal;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -165,6 +166,193 @@ fn batches_are_one_transaction_a_refusal_after_several_batches_leaves_nothing() 
     assert!(err.to_string().contains("quoted field still open at end of file"), "{err}");
     assert_eq!(sites(&app), stored);
     assert_eq!(imports_count(&app), imports);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bulk writes: `COPY … FROM STDIN` on PostgreSQL, multi-row INSERTs on SQLite.
+
+/// A site whose text holds every character a text format would have to escape.
+fn awkward_site(key: &str, now: chrono::NaiveDateTime) -> SiteValues {
+    let date = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d);
+    SiteValues {
+        source: "test".into(),
+        source_key: key.into(),
+        finess_et: Some(r"a;b	c\d\N".into()),
+        finess_ej: Some(String::new()),
+        name: "L'ÉTABLISSEMENT \"LE PHARE\"; côté\tmer\\nord\nligne 2\r\nfin ü Ø 😀".into(),
+        long_name: None,
+        category_system: Some("\\.".into()),
+        category_code: Some("\\N".into()),
+        category_label: Some("NULL".into()),
+        address_line: Some("  espaces  ".into()),
+        postal_code: None,
+        city: Some("Saint-Étienne".into()),
+        commune_insee: Some("42218".into()),
+        departement: Some("2A".into()),
+        lat: Some(0.1 + 0.2),
+        lon: Some(-179.999_999_999_999_97),
+        phone: None,
+        siret: Some("12345678901234".into()),
+        status: "active".into(),
+        opened_on: date(1899, 12, 31),
+        closed_on: date(2099, 2, 28),
+        source_updated_on: None,
+        content_hash: "ab".repeat(32),
+        updated_at: now + chrono::Duration::nanoseconds(123_456_789),
+    }
+}
+
+/// Every stored site of the `test` source, by key.
+fn test_sites(app: &TestApp) -> Vec<model::Site> {
+    use atomes::db::schema::dir_sites;
+    let mut conn = app.conn();
+    dir_sites::table
+        .filter(dir_sites::source.eq("test"))
+        .order(dir_sites::source_key.asc())
+        .select(model::Site::as_select())
+        .load(&mut *conn)
+        .unwrap()
+}
+
+/// A site's stored columns, its id and key left out.
+fn content(site: &model::Site) -> String {
+    let mut s = site.clone();
+    s.id = 0;
+    s.source_key = String::new();
+    format!("{s:?}")
+}
+
+#[test]
+fn bulk_inserts_write_exactly_what_one_row_inserts_write() {
+    use atomes::db::schema::{dir_changes, dir_sites};
+    let app = TestApp::new();
+    let now = app.clock_now();
+    let mut nulls = awkward_site("b-nulls", now);
+    (nulls.finess_et, nulls.finess_ej, nulls.category_system, nulls.category_code) = (None, None, None, None);
+    (nulls.category_label, nulls.address_line, nulls.city, nulls.commune_insee) = (None, None, None, None);
+    (nulls.departement, nulls.lat, nulls.lon, nulls.siret) = (None, None, None, None);
+    (nulls.opened_on, nulls.closed_on, nulls.name, nulls.status) = (None, None, "x".into(), "closed".into());
+    let rows = vec![awkward_site("a-awkward", now), nulls];
+    let ids = atomes::db::write_tx(&mut app.conn(), |c| model::insert_sites(c, &rows, now)).unwrap();
+    // The same rows, one plain INSERT each, under other keys.
+    for r in &rows {
+        let mut r = r.clone();
+        r.source_key = format!("z-{}", r.source_key);
+        diesel::insert_into(dir_sites::table)
+            .values((&r, dir_sites::created_at.eq(now)))
+            .execute(&mut *app.conn())
+            .unwrap();
+    }
+    let stored = test_sites(&app);
+    assert_eq!(stored.len(), 4);
+    let (bulk, single) = stored.split_at(2);
+    assert_eq!(bulk.iter().map(|s| s.id).collect::<Vec<_>>(), ids, "ids in the order of the rows");
+    assert!(ids[0] < ids[1]);
+    for (b, s) in bulk.iter().zip(single) {
+        assert_eq!(content(b), content(s), "{}", b.source_key);
+    }
+    let a = &bulk[0];
+    assert_eq!(a.name, rows[0].name);
+    assert_eq!(a.finess_et.as_deref(), Some(r"a;b	c\d\N"));
+    assert_eq!(a.finess_ej.as_deref(), Some(""), "an empty text is not NULL");
+    assert_eq!((a.category_system.as_deref(), a.category_code.as_deref()), (Some("\\."), Some("\\N")));
+    assert_eq!(a.category_label.as_deref(), Some("NULL"));
+    assert_eq!(a.address_line.as_deref(), Some("  espaces  "));
+    assert_eq!((a.lat, a.lon), (Some(0.1 + 0.2), Some(-179.999_999_999_999_97)), "the exact bits");
+    assert_eq!((a.opened_on, a.closed_on, a.source_updated_on), (rows[0].opened_on, rows[0].closed_on, None));
+    assert_eq!((a.long_name.as_deref(), a.postal_code.as_deref(), a.phone.as_deref()), (None, None, None));
+    assert_eq!(a.created_at, now);
+    assert_eq!(a.updated_at.and_utc().timestamp(), now.and_utc().timestamp());
+    assert_eq!(content(&bulk[1]), content(&single[1]));
+    assert_eq!((bulk[1].lat, bulk[1].departement.as_deref(), bulk[1].status.as_str()), (None, None, "closed"));
+
+    // The change feed keeps the order it is given.
+    let feed = [ids[1], ids[0], 7, ids[1]];
+    atomes::db::write_tx(&mut app.conn(), |c| model::feed_changes(c, "site", &feed, now)).unwrap();
+    let got: Vec<(String, i64, chrono::NaiveDateTime)> = dir_changes::table
+        .order(dir_changes::id.asc())
+        .select((dir_changes::entity_type, dir_changes::entity_id, dir_changes::created_at))
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(got, feed.iter().map(|id| ("site".to_owned(), *id, now)).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_failed_bulk_insert_leaves_nothing_and_the_connection_usable() {
+    let app = TestApp::new();
+    let now = app.clock_now();
+    let mut conn = app.conn();
+    let changes = model::count_changes(&mut conn).unwrap();
+    let err = atomes::db::write_tx(&mut conn, |c| {
+        model::insert_sites(c, &[awkward_site("first", now)], now)?;
+        model::feed_changes(c, "site", &[1, 2, 3], now)?;
+        // The same key twice: the unique index refuses the second batch.
+        model::insert_sites(c, &[awkward_site("twice", now), awkward_site("twice", now)], now)
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("unique") || err.to_string().contains("UNIQUE"), "{err}");
+    assert!(test_sites(&app).is_empty(), "the first batch is rolled back too");
+    assert_eq!(model::count_changes(&mut conn).unwrap(), changes);
+    // The same connection writes again.
+    atomes::db::write_tx(&mut conn, |c| model::insert_sites(c, &[awkward_site("after", now)], now)).unwrap();
+    assert_eq!(test_sites(&app).len(), 1);
+}
+
+#[test]
+fn a_streamed_import_stores_every_column_the_importer_computed() {
+    let csv = std::str::from_utf8(fixture!("synthetic-40-utf8.csv")).unwrap();
+    // A long name with a quote, `;`, a tab, a backslash, a line break and accents (the CSV
+    // quotes it, doubling its quote).
+    let awkward = "\"LE \"\"PHARE\"\"; CÔTÉ\tMER \\ NORD\nSECOND LIGNE ü\"";
+    let line = csv.lines().nth(1).unwrap();
+    let changed = line.replacen(
+        "CENTRE MEDICO-PSYCHOLOGIQUE D'EYBENS;CENTRE MEDICO-PSYCHOLOGIQUE D'EYBENS",
+        &format!("CENTRE MEDICO-PSYCHOLOGIQUE D'EYBENS;{awkward}"),
+        1,
+    );
+    assert_ne!(changed, line);
+    let csv = csv.replacen(line, &changed, 1);
+    let app = TestApp::new();
+    let report = streamed(&app, csv.as_bytes(), FULL).unwrap();
+    assert_eq!((report.created, report.rejected.len()), (40, 0), "{:?}", report.rejected);
+    let parsed = finess_csv::parse_bytes(csv.as_bytes()).unwrap();
+    let labels = nomenclature::labels(&mut app.conn(), nomenclature::CATEGORY_SYSTEM).unwrap();
+    let now = app.clock_now();
+    for e in &parsed.establishments {
+        let expected = import::finess_values(e, &labels, now);
+        let site = model::find_site_by_key(&mut app.conn(), "finess", &e.finess_et).unwrap().unwrap();
+        let mut stored = SiteValues {
+            source: site.source,
+            source_key: site.source_key,
+            finess_et: site.finess_et,
+            finess_ej: site.finess_ej,
+            name: site.name,
+            long_name: site.long_name,
+            category_system: site.category_system,
+            category_code: site.category_code,
+            category_label: site.category_label,
+            address_line: site.address_line,
+            postal_code: site.postal_code,
+            city: site.city,
+            commune_insee: site.commune_insee,
+            departement: site.departement,
+            lat: site.lat,
+            lon: site.lon,
+            phone: site.phone,
+            siret: site.siret,
+            status: site.status,
+            opened_on: site.opened_on,
+            closed_on: site.closed_on,
+            source_updated_on: site.source_updated_on,
+            content_hash: site.content_hash,
+            updated_at: site.updated_at,
+        };
+        assert_eq!(site.created_at, now);
+        stored.updated_at = expected.updated_at;
+        assert_eq!(format!("{stored:?}"), format!("{expected:?}"), "{}", e.finess_et);
+    }
+    let eybens = model::find_site_by_key(&mut app.conn(), "finess", "380619817").unwrap().unwrap();
+    assert_eq!(eybens.long_name.as_deref(), Some("LE \"PHARE\"; CÔTÉ\tMER \\ NORD\nSECOND LIGNE ü"));
 }
 
 // ---------------------------------------------------------------------------------------------

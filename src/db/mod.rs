@@ -2,6 +2,7 @@
 //! boundary, transactions and migrations. Backend-specific code lives here and in the few
 //! functions elsewhere that `match` on [`DbConn`].
 
+pub mod pg_copy;
 pub mod schema;
 
 use std::fmt;

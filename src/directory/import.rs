@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
+use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -205,6 +206,19 @@ impl Keys {
     }
 }
 
+/// Where an import's time goes, logged at debug level (`ATOMES_LOG=atomes::directory::import=debug`).
+#[derive(Debug, Default)]
+struct Timing {
+    /// Reading the stored keys.
+    keys: Duration,
+    /// Writing new rows.
+    insert: Duration,
+    /// Rewriting changed rows.
+    update: Duration,
+    /// Closing what vanished, the change feed, the history row.
+    finish: Duration,
+}
+
 /// One FINESS import inside its transaction: records are added one at a time, new ones are
 /// inserted in batches, changed ones rewritten at once; [`FinessImporter::finish`] closes the
 /// vanished ones and writes the history row.
@@ -218,11 +232,13 @@ struct FinessImporter<'r> {
     report: ImportReport,
     duplicates: Vec<Rejected>,
     count: u32,
+    timing: Timing,
 }
 
 impl<'r> FinessImporter<'r> {
     /// `unique`: the source never yields a key twice (no need to remember the new ones).
     fn begin(c: &mut DbConn, ctx: &AccessContext, request: &'r ImportRequest<'r>, unique: bool) -> QueryResult<Self> {
+        let started = Instant::now();
         let labels = nomenclature::labels(c, CATEGORY_SYSTEM)?;
         let mut stored = Vec::new();
         model::for_each_key(c, FINESS, |k| {
@@ -247,6 +263,7 @@ impl<'r> FinessImporter<'r> {
             report: ImportReport::default(),
             duplicates: Vec::new(),
             count: 0,
+            timing: Timing { keys: started.elapsed(), ..Timing::default() },
         })
     }
 
@@ -282,7 +299,9 @@ impl<'r> FinessImporter<'r> {
             self.report.unchanged += 1;
         } else {
             let id = state.id;
+            let started = Instant::now();
             model::update_site(c, id, &values)?;
+            self.timing.update += started.elapsed();
             self.changed_ids.push(id);
             self.report.updated += 1;
         }
@@ -290,9 +309,11 @@ impl<'r> FinessImporter<'r> {
     }
 
     fn flush(&mut self, c: &mut DbConn) -> QueryResult<()> {
+        let started = Instant::now();
         let ids = model::insert_sites(c, &self.inserts, self.now)?;
         self.changed_ids.extend(ids);
         self.inserts.clear();
+        self.timing.insert += started.elapsed();
         Ok(())
     }
 
@@ -302,8 +323,9 @@ impl<'r> FinessImporter<'r> {
         c: &mut DbConn,
         ctx: &AccessContext,
         mut rejected: Vec<Rejected>,
-    ) -> Result<ImportReport, ImportError> {
+    ) -> Result<(ImportReport, Timing), ImportError> {
         self.flush(c)?;
+        let started = Instant::now();
         rejected.append(&mut self.duplicates);
         let vanished = vanished(&self.keys, &rejected, self.request.mode)?;
         model::close_sites(c, &vanished, self.now)?;
@@ -312,7 +334,8 @@ impl<'r> FinessImporter<'r> {
         model::feed_changes(c, "site", &self.changed_ids, self.now)?;
         self.report.rejected = rejected;
         self.report.import_id = record_import(c, ctx, self.request, &self.report)?;
-        Ok(self.report)
+        self.timing.finish = started.elapsed();
+        Ok((self.report, self.timing))
     }
 }
 
@@ -335,7 +358,7 @@ pub fn import_finess(
             importer.add(c, e)?;
         }
         progress(establishments.len() as u64);
-        importer.finish(c, ctx, rejected)
+        importer.finish(c, ctx, rejected).map(|(report, _)| report)
     })
 }
 
@@ -348,17 +371,37 @@ pub fn import_finess_csv<R: BufRead>(
     request: &ImportRequest<'_>,
     open: &dyn Fn(Pass) -> std::io::Result<R>,
 ) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
     let geo = finess_csv::scan_geolocations(open(Pass::Geolocations).map_err(FinessCsvError::Io)?)?;
     let reader = open(Pass::Establishments).map_err(FinessCsvError::Io)?;
     let mut stream = geo.stream(reader)?;
-    db::write_tx(conn, |c| {
+    let geolocations = started.elapsed();
+    let mut tx_done = Instant::now();
+    let (report, timing) = db::write_tx(conn, |c| {
         let mut importer = FinessImporter::begin(c, ctx, request, true)?;
         while let Some(e) = stream.next_establishment()? {
             importer.add(c, &e)?;
         }
         let (rejected, _, _) = stream.finish();
-        importer.finish(c, ctx, rejected)
-    })
+        let done = importer.finish(c, ctx, rejected);
+        tx_done = Instant::now();
+        done
+    })?;
+    let commit = tx_done.elapsed();
+    let total = started.elapsed();
+    let written = timing.keys + timing.insert + timing.update + timing.finish;
+    tracing::debug!(
+        total_ms = total.as_millis(),
+        geolocations_ms = geolocations.as_millis(),
+        keys_ms = timing.keys.as_millis(),
+        parse_and_compare_ms = total.saturating_sub(geolocations + written + commit).as_millis(),
+        insert_ms = timing.insert.as_millis(),
+        update_ms = timing.update.as_millis(),
+        close_feed_history_ms = timing.finish.as_millis(),
+        commit_ms = commit.as_millis(),
+        "finess-csv import phases"
+    );
+    Ok(report)
 }
 
 /// The two passes of [`import_finess_csv`] over its file.
