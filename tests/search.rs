@@ -94,6 +94,30 @@ fn facets_filters_and_distance() {
 }
 
 #[test]
+fn a_search_without_words_pages_through_every_match_and_any_word_needs_one() {
+    let app = TestApp::new();
+    load(&app, CSV);
+    let search = |p: SearchParams| app.state.search.search(&p).unwrap();
+    // No words: every entry, counted exactly, the pages in one order without repeats.
+    let whole = search(SearchParams { per_page: 40, page: 1, ..Default::default() });
+    assert_eq!(whole.total, 40);
+    let mut paged = Vec::new();
+    for page in 1..=8 {
+        let r = search(SearchParams { per_page: 5, page, ..Default::default() });
+        assert_eq!(r.total, 40);
+        paged.extend(r.hits.into_iter().map(|h| h.card.id));
+    }
+    assert_eq!(paged, whole.hits.iter().map(|h| h.card.id).collect::<Vec<_>>());
+    assert!(search(SearchParams { per_page: 5, page: 9, ..Default::default() }).hits.is_empty());
+    // No entry has both words: « any word » finds those with one of them, not the whole
+    // directory (the filters every search carries must not make the words optional).
+    let eybens = search(SearchParams { text: "eybens".into(), per_page: 50, page: 1, ..Default::default() });
+    assert!(eybens.total > 0 && eybens.total < 40, "{}", eybens.total);
+    let either = search(SearchParams { text: "eybens qwxzkvj".into(), per_page: 50, page: 1, ..Default::default() });
+    assert_eq!(either.total, eybens.total);
+}
+
+#[test]
 fn the_index_follows_the_change_feed() {
     let app = TestApp::new();
     load(&app, CSV);

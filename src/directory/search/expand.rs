@@ -31,7 +31,7 @@ pub(super) struct Expansion {
     pub doc_freq: u64,
 }
 
-fn builder(distance: u8) -> &'static LevenshteinAutomatonBuilder {
+pub(super) fn builder(distance: u8) -> &'static LevenshteinAutomatonBuilder {
     static BUILDERS: [OnceLock<LevenshteinAutomatonBuilder>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
     // A swap of two neighbours counts as one typo.
     BUILDERS[usize::from(distance.min(2))].get_or_init(|| LevenshteinAutomatonBuilder::new(distance.min(2), true))

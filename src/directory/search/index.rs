@@ -18,7 +18,14 @@ use crate::directory::model::Site;
 use crate::directory::offers::Offer;
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 10;
+pub const SCHEMA_VERSION: u32 = 11;
+
+/// The `public` term of the sensitive units (DIR-4), which anonymous searches exclude; the
+/// other entries hold `1`.
+pub const SENSITIVE: &str = "0";
+
+/// Memory of the writer that only merges segments (tantivy's minimum is 15 MB).
+const MERGE_HEAP: usize = 16 * 1024 * 1024;
 
 /// Memory given to the index writer.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
@@ -28,9 +35,6 @@ const WRITER_HEAP: usize = 64 * 1024 * 1024;
 pub(super) struct Fields {
     pub id: Field,
     pub name: Field,
-    pub category: Field,
-    pub keywords: Field,
-    pub place: Field,
     /// Every text field at once: where typos and prefixes are looked up (one automaton per word).
     pub all: Field,
     pub category_code: Field,
@@ -41,7 +45,8 @@ pub(super) struct Fields {
     pub age_min: Field,
     pub age_max: Field,
     pub publics: Field,
-    /// `1` on entries anyone may find; sensitive units lack it (DIR-4: logged-in accounts only).
+    /// `1` on entries anyone may find, [`SENSITIVE`] on sensitive units (DIR-4: logged-in
+    /// accounts only).
     pub public: Field,
     /// `1` on offers with places available now ([`crate::directory::capacities`]).
     pub available: Field,
@@ -108,20 +113,19 @@ fn schema() -> (Schema, Fields) {
     let text = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(FRENCH)
-            .set_index_option(tantivy::schema::IndexRecordOption::WithFreqsAndPositions),
+            // No phrase query reads positions: frequencies are all BM25 needs.
+            .set_index_option(tantivy::schema::IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
         id: b.add_u64_field("id", INDEXED | FAST | STORED),
         name: b.add_text_field("name", text.clone()),
-        category: b.add_text_field("category", text.clone()),
-        keywords: b.add_text_field("keywords", text.clone()),
-        place: b.add_text_field("place", text.clone()),
         all: b.add_text_field("all", text),
         category_code: b.add_text_field("category_code", STRING | FAST),
         departement: b.add_text_field("departement", STRING | FAST),
         insee: b.add_text_field("insee", STRING | FAST),
-        lat: b.add_f64_field("lat", INDEXED | FAST),
-        lon: b.add_f64_field("lon", INDEXED | FAST),
+        // Read per match by the distance sort; the grid cells are what is searched.
+        lat: b.add_f64_field("lat", FAST),
+        lon: b.add_f64_field("lon", FAST),
         age_min: b.add_i64_field("age_min", INDEXED | FAST),
         age_max: b.add_i64_field("age_max", INDEXED | FAST),
         publics: b.add_text_field("publics", STRING),
@@ -136,7 +140,9 @@ fn schema() -> (Schema, Fields) {
             TextOptions::default().set_indexing_options(
                 TextFieldIndexing::default()
                     .set_tokenizer(FRENCH_WORDS)
-                    .set_index_option(tantivy::schema::IndexRecordOption::Basic),
+                    .set_index_option(tantivy::schema::IndexRecordOption::Basic)
+                    // Looked up for typos and completions, scored with a constant.
+                    .set_fieldnorms(false),
             ),
         ),
     };
@@ -486,7 +492,7 @@ impl SearchIndex {
             }
         }
         commit(&mut writer, last_change)?;
-        drop(writer);
+        merge_into_one(&loaded.index, writer)?;
         drop(loaded);
         let current = self.dir.join("current");
         let old = self.dir.join(format!("old-{}", std::process::id()));
@@ -564,16 +570,25 @@ fn offer_entry(offer: &Offer, available: &HashMap<i64, Availability>) -> Entry {
     Entry { available: available.get(&offer.id).cloned(), ..Entry::from(offer) }
 }
 
+/// Stored cards are compressed by blocks of this many bytes: each result shown decompresses
+/// its block, so a small block (a few cards) costs less per result than tantivy's 16 KiB.
+const DOCSTORE_BLOCK: usize = 4096;
+
+fn settings() -> tantivy::IndexSettings {
+    tantivy::IndexSettings { docstore_blocksize: DOCSTORE_BLOCK, ..Default::default() }
+}
+
 fn load(dir: &Path) -> anyhow::Result<Loaded> {
     let (schema, fields) = schema();
     let mmap = tantivy::directory::MmapDirectory::open(dir)?;
-    let index = match Index::open_or_create(mmap, schema.clone()) {
+    let builder = || Index::builder().schema(schema.clone()).settings(settings());
+    let index = match builder().open_or_create(mmap) {
         Ok(index) => index,
         Err(tantivy::TantivyError::SchemaError(_)) => {
             // An index of an older schema: start over (the caller rebuilds it).
             std::fs::remove_dir_all(dir)?;
             std::fs::create_dir_all(dir)?;
-            Index::create_in_dir(dir, schema)?
+            builder().create_in_dir(dir)?
         }
         Err(e) => return Err(e.into()),
     };
@@ -581,6 +596,21 @@ fn load(dir: &Path) -> anyhow::Result<Loaded> {
     index.tokenizers().register(FRENCH_WORDS, french_words_analyzer());
     let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
     Ok(Loaded { index, reader, fields })
+}
+
+/// Merges every segment of a freshly built index into one (then waits for the writer's
+/// threads): a search visits each segment in turn — its term dictionaries, its typo
+/// automatons, its scorers — so one segment instead of a dozen makes each search cheaper.
+/// The indexing writer is let go first: its memory is not needed to merge.
+fn merge_into_one(index: &Index, writer: IndexWriter) -> anyhow::Result<()> {
+    writer.wait_merging_threads()?;
+    let segments = index.searchable_segment_ids()?;
+    if segments.len() > 1 {
+        let mut merger: IndexWriter = index.writer_with_num_threads(1, MERGE_HEAP)?;
+        merger.merge(&segments).wait()?;
+        merger.wait_merging_threads()?;
+    }
+    Ok(())
 }
 
 fn commit(writer: &mut IndexWriter, last_change: i64) -> anyhow::Result<()> {
@@ -634,9 +664,6 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
         f.words => all.clone(),
         f.all => all,
         f.name => e.name.clone(),
-        f.category => category,
-        f.keywords => keywords,
-        f.place => place,
         f.card => serde_json::to_string(&card).expect("serialisable card"),
         f.age_min => e.age_min.unwrap_or(0),
         f.age_max => e.age_max.unwrap_or(200),
@@ -649,9 +676,7 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
     for p in &e.publics {
         d.add_text(f.publics, p);
     }
-    if !e.sensitive {
-        d.add_text(f.public, "1");
-    }
+    d.add_text(f.public, if e.sensitive { SENSITIVE } else { "1" });
     if e.available.as_ref().is_some_and(|a| a.count > 0) {
         d.add_text(f.available, "1");
     }
@@ -707,7 +732,7 @@ impl SearchIndex {
         }));
         if let Some(mut w) = writer {
             commit(&mut w, 0)?;
-            w.wait_merging_threads()?;
+            merge_into_one(&loaded.index, w)?;
         }
         loaded.reader.reload()?;
         Ok(Self {

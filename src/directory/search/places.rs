@@ -4,6 +4,9 @@
 
 use std::collections::HashMap;
 
+use levenshtein_automata::{DFA, Distance, SINK_STATE};
+use tantivy_fst::{IntoStreamer, Streamer};
+
 use diesel::dsl::{avg, count_star};
 use diesel::prelude::*;
 
@@ -17,24 +20,30 @@ use crate::directory::model::Place;
 struct Entry {
     place: Place,
     folded: String,
-    /// `folded`'s characters (the typo distance compares characters).
-    chars: Vec<char>,
     postal_codes: Vec<String>,
     weight: i64,
 }
 
 /// The gazetteer.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Places {
     entries: Vec<Entry>,
     /// Position in `entries` by INSEE code (facet labels are looked up on every page).
     by_insee: HashMap<String, usize>,
     /// Positions in `entries` by folded name (every query's last words are looked up).
     by_name: HashMap<String, Vec<usize>>,
+    /// The folded names, for the typo search (a Levenshtein automaton walks them).
+    names: tantivy_fst::Map<Vec<u8>>,
 }
 
 /// A group of entries of one commune: (insee, town, postal code, latitude, longitude, count).
 pub type Row = (Option<String>, Option<String>, Option<String>, Option<f64>, Option<f64>, i64);
+
+impl Default for Places {
+    fn default() -> Self {
+        Self::from_rows(std::iter::empty())
+    }
+}
 
 impl Places {
     /// Loads the communes of the sites and offers of the directory.
@@ -77,7 +86,6 @@ impl Places {
             let e = by_insee.entry(insee.clone()).or_insert_with(|| Entry {
                 place: Place { name: pretty(&city), insee, lat: 0.0, lon: 0.0 },
                 folded: fold_words(&city).join(" "),
-                chars: Vec::new(),
                 postal_codes: Vec::new(),
                 weight: 0,
             });
@@ -93,14 +101,16 @@ impl Places {
                 e.place.name = city;
             }
         }
-        let mut entries: Vec<Entry> = by_insee.into_values().collect();
+        let entries: Vec<Entry> = by_insee.into_values().collect();
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, e) in entries.iter_mut().enumerate() {
-            e.chars = e.folded.chars().collect();
+        for (i, e) in entries.iter().enumerate() {
             by_name.entry(e.folded.clone()).or_default().push(i);
         }
         let by_insee = entries.iter().enumerate().map(|(i, e)| (e.place.insee.clone(), i)).collect();
-        Self { entries, by_insee, by_name }
+        let mut names: Vec<&str> = by_name.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        let names = tantivy_fst::Map::from_iter(names.into_iter().map(|n| (n, 0))).expect("sorted, unique names");
+        Self { entries, by_insee, by_name, names }
     }
 
     /// INSEE codes of the communes whose folded name is exactly `folded` (« saint denis » is
@@ -115,21 +125,17 @@ impl Places {
     /// insertion, deletion, substitution or swap of two neighbours each), the closest only:
     /// « marxseille » is Marseille, « sanit egfreve » Saint-Égrève. Empty when none is close.
     pub fn codes_near(&self, folded: &str, max: usize) -> Vec<&str> {
-        let target: Vec<char> = folded.chars().collect();
-        let mut best = (max + 1, Vec::new());
-        for e in &self.entries {
-            if e.chars.len().abs_diff(target.len()) > max {
-                continue;
-            }
-            let Some(d) = typos_within(&target, &e.chars, best.0.min(max)) else { continue };
-            if d > max {
-                continue;
-            }
+        let dfa = super::expand::builder(max.min(2) as u8).build_dfa(folded);
+        let mut stream = self.names.search(Automaton(&dfa)).into_stream();
+        let mut best: (u8, Vec<&str>) = (u8::MAX, Vec::new());
+        while let Some((name, _)) = stream.next() {
+            let Ok(name) = std::str::from_utf8(name) else { continue };
+            let Distance::Exact(d) = dfa.eval(name) else { continue };
             if d < best.0 {
                 best = (d, Vec::new());
             }
             if d == best.0 {
-                best.1.push(e.place.insee.as_str());
+                best.1.extend(self.codes_named(name));
             }
         }
         best.1
@@ -187,32 +193,28 @@ impl Places {
 
 /// The optimal-string-alignment distance between `a` and `b` (one typo: an insertion, a
 /// deletion, a substitution or two neighbours swapped), or `None` once it exceeds `max`.
-fn typos_within(a: &[char], b: &[char], max: usize) -> Option<usize> {
-    let width = b.len() + 1;
-    // Three rows: the one before the previous (for swaps), the previous, the current.
-    let mut rows = vec![vec![0usize; width]; 3];
-    for (j, cell) in rows[0].iter_mut().enumerate() {
-        *cell = j;
+/// A Levenshtein automaton over the names' bytes (it counts typos in characters); a swap of
+/// two neighbours is one typo.
+struct Automaton<'a>(&'a DFA);
+
+impl tantivy_fst::Automaton for Automaton<'_> {
+    type State = u32;
+
+    fn start(&self) -> u32 {
+        self.0.initial_state()
     }
-    for i in 1..=a.len() {
-        let (cur, prev, prev2) = (i % 3, (i + 2) % 3, (i + 1) % 3);
-        rows[cur][0] = i;
-        let mut row_min = i;
-        for j in 1..width {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut d = (rows[prev][j] + 1).min(rows[cur][j - 1] + 1).min(rows[prev][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d = d.min(rows[prev2][j - 2] + 1);
-            }
-            rows[cur][j] = d;
-            row_min = row_min.min(d);
-        }
-        if row_min > max {
-            return None;
-        }
+
+    fn is_match(&self, state: &u32) -> bool {
+        matches!(self.0.distance(*state), Distance::Exact(_))
     }
-    let d = rows[a.len() % 3][b.len()];
-    (d <= max).then_some(d)
+
+    fn can_match(&self, state: &u32) -> bool {
+        *state != SINK_STATE
+    }
+
+    fn accept(&self, state: &u32, byte: u8) -> u32 {
+        self.0.transition(*state, byte)
+    }
 }
 
 /// "ASNIERES SUR SEINE" → "Asnieres Sur Seine" (FINESS prints towns in capitals).
@@ -233,23 +235,6 @@ fn pretty(city: &str) -> String {
 mod tests {
     use super::*;
 
-    fn chars(s: &str) -> Vec<char> {
-        s.chars().collect()
-    }
-
-    #[test]
-    fn typos_count_insertions_deletions_substitutions_and_swaps() {
-        assert_eq!(typos_within(&chars("marseille"), &chars("marseille"), 2), Some(0));
-        assert_eq!(typos_within(&chars("marxseille"), &chars("marseille"), 2), Some(1));
-        assert_eq!(typos_within(&chars("goussaivnille"), &chars("goussainville"), 2), Some(1));
-        assert_eq!(typos_within(&chars("sanit egfreve"), &chars("saint egreve"), 2), Some(2));
-        assert_eq!(typos_within(&chars("boge"), &chars("boege"), 1), Some(1));
-        assert_eq!(typos_within(&chars("lyon"), &chars("nancy"), 2), None);
-        assert_eq!(typos_within(&chars(""), &chars("ab"), 2), Some(2));
-        // A word is not a typo of the longer name that ends with it.
-        assert_eq!(typos_within(&chars("seille"), &chars("marseille"), 2), None);
-    }
-
     #[test]
     fn the_closest_communes_win() {
         let row = |insee: &str, city: &str| (Some(insee.into()), Some(city.into()), None, Some(45.0), Some(5.0), 1);
@@ -264,5 +249,16 @@ mod tests {
         tours.sort_unstable();
         assert_eq!(tours, vec!["37261", "37999"]);
         assert!(places.codes_near("lyon", 1).is_empty());
+        // The exact name beats the one a typo away.
+        assert_eq!(places.codes_near("tour", 1), vec!["37999"]);
+        // A word is not a typo of the longer name that ends with it.
+        assert!(places.codes_near("seille", 2).is_empty());
+        let more = Places::from_rows(
+            [row("95280", "Goussainville"), row("74040", "Boëge"), row("03013", "Ainay-le-Château")].into_iter(),
+        );
+        assert_eq!(more.codes_near("goussaivnille", 2), vec!["95280"]);
+        assert_eq!(more.codes_near("boge", 1), vec!["74040"]);
+        assert_eq!(more.codes_near("ainay chatteau", 2), vec!["03013"]);
+        assert!(more.codes_near("ainay", 2).is_empty());
     }
 }

@@ -254,7 +254,13 @@ impl SearchIndex {
             }
             None => {
                 let q = build(searcher, f, &tokens, &p.text, &filters, plan, boost.as_deref())?;
-                let r = searcher.search(&q, &(Count, top()))?;
+                // Without words every match scores the same: list them in index order, without
+                // scoring (a category over the whole country is a fifth of the directory).
+                let r = if tokens.is_empty() {
+                    searcher.search(&q, &FirstDocs { limit: per_page, offset })?
+                } else {
+                    searcher.search(&q, &(Count, top()))?
+                };
                 (q, r)
             }
         };
@@ -350,7 +356,9 @@ fn filters(f: &Fields, p: &SearchParams) -> Vec<(Occur, Box<dyn Query>)> {
     };
     let mut out: Vec<(Occur, Box<dyn Query>)> = structured(f, p);
     if !p.include_sensitive {
-        out.push((Occur::Must, term(f.public, "1")));
+        // Excluding the few sensitive entries costs a walk through their short list; requiring
+        // « public » would intersect every search with a list of almost every entry.
+        out.push((Occur::MustNot, term(f.public, super::index::SENSITIVE)));
     }
     let mut push = |q: Box<dyn Query>| out.push((Occur::Must, q));
     if !p.categories.is_empty() {
@@ -539,7 +547,10 @@ fn build(
     // A word that many entries hold is a word: no typo automaton, no completions for it.
     let common = (searcher.num_docs() / 1000).max(50);
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let mut in_name: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    // With « any word », the words are one required clause: at least one of them must match
+    // (left beside the filters, optional words would let every filtered entry match).
+    let mut any_word: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let words = if word_occur == Occur::Should { &mut any_word } else { &mut clauses };
     for (i, (word, token)) in tokens.iter().enumerate() {
         let last = i + 1 == tokens.len() && typing_last;
         let key = if plan.names_only { token } else { word };
@@ -559,20 +570,29 @@ fn build(
             expansions
                 .extend(expand::prefix_terms(searcher, near, key, PREFIX_TERMS)?.into_iter().map(|e| (e.term, 1.0)));
         }
-        in_name.push((Occur::Should, scored(f.name, token, 2.0)));
-        if expansions.is_empty() {
-            clauses.push((word_occur, scored(lookup, token, 1.0)));
-            continue;
+        // The word's clause: what must match, then the same in the name, optional, read only
+        // for the entries that match — per word, so that each is a skip in one or a few name
+        // lists rather than in a union of every word's.
+        let mut in_name: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, scored(f.name, token, 2.0))];
+        let matcher: Box<dyn Query> = if expansions.is_empty() {
+            scored(lookup, token, 1.0)
+        } else {
+            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, scored(lookup, token, 1.0))];
+            for (term, weight) in expansions {
+                alternatives.push((Occur::Should, fixed(near, &term, weight)));
+                in_name.push((Occur::Should, fixed(f.name, &stem(&term), 2.0 * weight)));
+            }
+            Box::new(BooleanQuery::new(alternatives))
+        };
+        if plan.names_only {
+            words.push((word_occur, matcher));
+        } else {
+            in_name.insert(0, (Occur::Must, matcher));
+            words.push((word_occur, Box::new(BooleanQuery::new(in_name))));
         }
-        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, scored(lookup, token, 1.0))];
-        for (term, weight) in expansions {
-            alternatives.push((Occur::Should, fixed(near, &term, weight)));
-            in_name.push((Occur::Should, fixed(f.name, &stem(&term), 2.0 * weight)));
-        }
-        clauses.push((word_occur, Box::new(BooleanQuery::new(alternatives))));
     }
-    if !plan.names_only {
-        clauses.extend(in_name);
+    if !any_word.is_empty() {
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(any_word))));
     }
     if clauses.is_empty() {
         clauses.push((Occur::Must, Box::new(AllQuery)));
@@ -695,6 +715,60 @@ fn covering_cells(center: (f64, f64), radius_km: f64) -> Vec<String> {
         }
     }
     Vec::new()
+}
+
+/// The matches in index order, `limit` of them after `offset`, and the count of all of them;
+/// no score is computed (a search without words: every match would score the same).
+struct FirstDocs {
+    limit: usize,
+    offset: usize,
+}
+
+struct FirstDocsSegment {
+    segment: SegmentOrdinal,
+    keep: usize,
+    docs: Vec<DocId>,
+    count: usize,
+}
+
+impl Collector for FirstDocs {
+    type Fruit = (usize, Vec<(Score, DocAddress)>);
+    type Child = FirstDocsSegment;
+
+    fn for_segment(&self, segment: SegmentOrdinal, _reader: &SegmentReader) -> tantivy::Result<FirstDocsSegment> {
+        let keep = self.offset + self.limit;
+        Ok(FirstDocsSegment { segment, keep, docs: Vec::with_capacity(keep.min(1024)), count: 0 })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<(usize, Vec<DocAddress>)>) -> tantivy::Result<Self::Fruit> {
+        let count = fruits.iter().map(|f| f.0).sum();
+        let mut all: Vec<DocAddress> = fruits.into_iter().flat_map(|f| f.1).collect();
+        all.sort_unstable();
+        let page = all.into_iter().skip(self.offset).take(self.limit).map(|a| (1.0, a)).collect();
+        Ok((count, page))
+    }
+}
+
+impl SegmentCollector for FirstDocsSegment {
+    type Fruit = (usize, Vec<DocAddress>);
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        self.count += 1;
+        if self.docs.len() < self.keep {
+            self.docs.push(doc);
+        }
+    }
+
+    fn harvest(mut self) -> Self::Fruit {
+        // Documents come in increasing order within a segment; sort anyway, cheaply.
+        self.docs.sort_unstable();
+        let segment = self.segment;
+        (self.count, self.docs.into_iter().map(|d| DocAddress::new(segment, d)).collect())
+    }
 }
 
 /// Keeps the `limit` matches nearest to `center` within `max_km`, and counts all of them.
