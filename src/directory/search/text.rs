@@ -146,15 +146,29 @@ impl Synonyms {
     }
 
     /// The other phrases of every group one of whose phrases occurs in `words`, joined as text
-    /// (what an indexed document receives in its keywords).
+    /// (what an indexed document receives in its keywords). Phrases are matched longest first
+    /// and the words they cover are not matched again (as Lucene's synonym graph does): « service
+    /// de soins infirmiers à domicile » is an SSIAD, not also a « soins infirmiers » (a nurse's
+    /// practice), and an EHPAD's long name does not make it an EHPA (« résidence autonomie »).
     pub fn expand(&self, words: &[String]) -> String {
         let mut hit = vec![false; self.groups.len()];
-        for (i, w) in words.iter().enumerate() {
-            for &(g, p) in self.by_first_word.get(w).map(Vec::as_slice).unwrap_or(&[]) {
-                let phrase = &self.groups[g][p];
-                if words.len() >= i + phrase.len() && words[i..i + phrase.len()] == phrase[..] {
+        let mut i = 0;
+        while i < words.len() {
+            let longest = self
+                .by_first_word
+                .get(&words[i])
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+                .iter()
+                .map(|&(g, p)| (g, &self.groups[g][p]))
+                .filter(|(_, phrase)| words.len() >= i + phrase.len() && words[i..i + phrase.len()] == phrase[..])
+                .max_by_key(|(_, phrase)| phrase.len());
+            match longest {
+                Some((g, phrase)) => {
                     hit[g] = true;
+                    i += phrase.len();
                 }
+                None => i += 1,
             }
         }
         let mut out = String::new();
@@ -192,6 +206,16 @@ mod tests {
         let kine = s.expand(&fold_words("Cabinet de kiné Durand"));
         assert!(kine.contains("masseur kinesitherapeute"), "{kine}");
         assert!(!s.expand(&fold_words("Pharmacie de la Gare")).contains("ehpad"));
+        // The longest phrase wins, and its words are taken: an SSIAD is not a nurse's practice,
+        // an EHPAD not a « résidence autonomie »; the shorter phrase alone still expands.
+        let ssiad = s.expand(&fold_words("Service de soins infirmiers à domicile"));
+        assert!(ssiad.contains("ssiad") && !ssiad.contains("cabinet infirmier"), "{ssiad}");
+        assert!(s.expand(&fold_words("Soins infirmiers Durand")).contains("cabinet infirmier"));
+        let ehpad = s.expand(&fold_words("Établissement d'hébergement pour personnes âgées dépendantes"));
+        assert!(ehpad.contains("maison retraite") && !ehpad.contains("residence autonomie"), "{ehpad}");
+        assert!(
+            s.expand(&fold_words("Établissement d'hébergement pour personnes âgées")).contains("residence autonomie")
+        );
     }
 
     #[test]
