@@ -117,6 +117,53 @@ fn a_search_without_words_pages_through_every_match_and_any_word_needs_one() {
     assert_eq!(either.total, eybens.total);
 }
 
+/// An entry of a standalone index, at `km` kilometres north of 45°N 5°E.
+fn entry(key: u64, name: &str, category: &str, activities: &[&str], km: f64) -> atomes::directory::search::Entry {
+    atomes::directory::search::Entry {
+        key,
+        kind: "site",
+        id: key as i64,
+        name: name.into(),
+        category_code: Some("X".into()),
+        category_label: Some(category.into()),
+        activities: activities.iter().map(|a| (*a).to_owned()).collect(),
+        city: Some("Vienne-la-Petite".into()),
+        insee: Some("38999".into()),
+        lat: Some(45.0 + km / 111.0),
+        lon: Some(5.0),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn what_an_entry_is_comes_before_what_it_mentions() {
+    let dir = tempfile::tempdir().unwrap();
+    let entries = vec![
+        // Nearest, and a fine match of the words, but only through its activities.
+        entry(
+            1,
+            "Maison de santé du Port",
+            "Maison de santé pluriprofessionnelle",
+            &["Cabinet infirmier", "Soins à domicile"],
+            0.5,
+        ),
+        entry(2, "Cabinet infirmier Durand", "Cabinet infirmier", &["Pansements"], 3.0),
+        entry(3, "SSIAD du Val", "Service de soins infirmiers à domicile", &["Toilette"], 4.0),
+        entry(4, "Cabinet de soins infirmiers Lacroix", "Cabinet infirmier", &["Soins à domicile"], 1.0),
+    ];
+    let index = atomes::directory::search::SearchIndex::build_from(dir.path(), entries.into_iter(), 1).unwrap();
+    let ids = |p: SearchParams| -> Vec<i64> {
+        index.search(&SearchParams { per_page: 10, page: 1, ..p }).unwrap().hits.iter().map(|h| h.card.id).collect()
+    };
+    // Around a point: the nurses' practices by distance, then the health centre that offers one.
+    let near = ids(SearchParams { text: "cabinet infirmier".into(), near: Some((45.0, 5.0)), ..Default::default() });
+    assert_eq!(near, vec![4, 2, 1]);
+    // In a commune: the home nursing service first, then the practice that also cares at home.
+    let home = ids(text("soins infirmiers à domicile vienne la petite"));
+    assert_eq!(home.first(), Some(&3), "{home:?}");
+    assert!(home.contains(&4), "{home:?}");
+}
+
 #[test]
 fn the_index_follows_the_change_feed() {
     let app = TestApp::new();

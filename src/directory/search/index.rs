@@ -18,7 +18,7 @@ use crate::directory::model::Site;
 use crate::directory::offers::Offer;
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 12;
+pub const SCHEMA_VERSION: u32 = 13;
 
 /// The `public` term of the sensitive units (DIR-4), which anonymous searches exclude; the
 /// other entries hold `1`.
@@ -59,6 +59,9 @@ pub(super) struct Fields {
     pub words: Field,
     /// The grid cells of the entry's position at each of [`CELL_DEGREES`] (see [`cell`]).
     pub cells: Field,
+    /// What the entry is: its name, its category and their synonyms, without its activities,
+    /// publics or address (a search around a point lists these matches first).
+    pub title: Field,
 }
 
 /// Sizes, in degrees, of the grid cells an entry's position is indexed in: a search around a
@@ -142,6 +145,16 @@ fn schema() -> (Schema, Fields) {
                     .set_tokenizer(FRENCH_WORDS)
                     .set_index_option(tantivy::schema::IndexRecordOption::Basic)
                     // Looked up for typos and completions, scored with a constant.
+                    .set_fieldnorms(false),
+            ),
+        ),
+        title: b.add_text_field(
+            "title",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(FRENCH)
+                    .set_index_option(tantivy::schema::IndexRecordOption::Basic)
+                    // A filter: never scored.
                     .set_fieldnorms(false),
             ),
         ),
@@ -629,6 +642,7 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
     let detail = [e.activities.join(" "), e.public_labels.join(" ")].join(" ");
     let mut words = fold_words(&e.name);
     words.extend(fold_words(&category));
+    let title = format!("{} {category} {}", e.name, Synonyms::shipped().expand(&words));
     words.extend(fold_words(&detail));
     let keywords = format!("{detail} {}", Synonyms::shipped().expand(&words));
     let place = [e.city.as_deref(), e.postal_code.as_deref(), e.address.as_deref()]
@@ -662,6 +676,7 @@ pub(super) fn document(f: &Fields, e: &Entry) -> TantivyDocument {
     let mut d = doc!(
         f.id => e.key,
         f.words => all.clone(),
+        f.title => title,
         f.all => all,
         f.name => e.name.clone(),
         f.card => serde_json::to_string(&card).expect("serialisable card"),

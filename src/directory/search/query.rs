@@ -197,11 +197,13 @@ impl SearchIndex {
         // commune or point is given, first look in that commune only (the other words must match
         // there); if that finds less than a page, the general plans below run, with the commune as
         // a boost.
-        let scoped_query = |codes: &[String], rest: &str, fuzzy: bool| -> anyhow::Result<Box<dyn Query>> {
+        let scoped_plan = |codes: &[String], rest: &str, plan: Plan| -> anyhow::Result<Box<dyn Query>> {
             let mut scoped: Vec<(Occur, Box<dyn Query>)> = filters.iter().map(|(o, q)| (*o, q.box_clone())).collect();
             scoped.push((Occur::Must, any_term(f.insee, codes)));
-            let plan = Plan { occur: Occur::Must, fuzzy, names_only: false };
             build(searcher, f, &query_words(rest), &format!("{rest} "), &scoped, plan, None)
+        };
+        let scoped_query = |codes: &[String], rest: &str, fuzzy: bool| -> anyhow::Result<Box<dyn Query>> {
+            scoped_plan(codes, rest, Plan { fuzzy, ..Plan::exact() })
         };
         let trailing = if p.commune.is_none() && p.near.is_none() && !p.name_only {
             trailing_commune(&places, &p.text).filter(|(_, rest, _)| !analyze(rest).is_empty())
@@ -214,7 +216,25 @@ impl SearchIndex {
         let mut in_commune = None;
         if let Some((codes, rest, _)) = &trailing {
             let q = scoped_query(codes, rest, false)?;
-            let (n, hits) = searcher.search(&q, &(Count, top()))?;
+            let (n, mut hits) = searcher.search(&q, &(Count, top()))?;
+            // In the commune, what the entry *is* comes first, as around a point: the entries
+            // whose name or category holds the words (« soins infirmiers à domicile »: the SSIAD
+            // before the nurses' practices that also care at home), each tier by score.
+            if offset == 0 && n > 0 {
+                let titles = scoped_plan(codes, rest, Plan { titles: true, ..Plan::exact() })?;
+                let both = BooleanQuery::new(vec![
+                    (Occur::Must, q.box_clone()),
+                    (Occur::Must, Box::new(ConstScoreQuery::new(titles, 0.0))),
+                ]);
+                let mut tiered = searcher.search(&both, &top())?;
+                if !tiered.is_empty() {
+                    let others: Vec<_> =
+                        hits.iter().filter(|(_, a)| !tiered.iter().any(|(_, b)| a == b)).cloned().collect();
+                    tiered.extend(others);
+                    tiered.truncate(per_page);
+                    hits = tiered;
+                }
+            }
             if n >= enough {
                 in_commune = Some((q, (n, hits)));
             } else if offset == 0 {
@@ -223,7 +243,7 @@ impl SearchIndex {
         }
         // Cheapest plan first: exact words (and the prefix of the last one). Typos are tried only
         // when that finds fewer than a page; « any word » only when nothing has every word.
-        let mut plan = Plan { occur: Occur::Must, fuzzy: false, names_only: p.name_only };
+        let mut plan = Plan { occur: Occur::Must, fuzzy: false, names_only: p.name_only, titles: false };
         let found_in_commune = in_commune.is_some();
         let (mut query, (mut total, mut best)) = match in_commune {
             Some((q, (n, mut scoped))) => {
@@ -320,7 +340,7 @@ fn plan_near(searcher: &Searcher, f: &Fields, p: &SearchParams, center: (f64, f6
     let filters = filters(f, p);
     let per_page = p.per_page.clamp(1, 100);
     let offset = p.offset.unwrap_or(p.page.saturating_sub(1) * per_page);
-    let mut plan = Plan { occur: Occur::Must, fuzzy: false, names_only: p.name_only };
+    let mut plan = Plan { occur: Occur::Must, fuzzy: false, names_only: p.name_only, titles: false };
     let mut query = build(searcher, f, &tokens, &p.text, &filters, plan, None)?;
     let mut found = nearest(searcher, f, &query, center, p.radius_km, offset + per_page)?;
     let lenient = !p.name_only;
@@ -334,7 +354,20 @@ fn plan_near(searcher: &Searcher, f: &Fields, p: &SearchParams, center: (f64, f6
         query = build(searcher, f, &tokens, &p.text, &filters, plan, None)?;
         found = nearest(searcher, f, &query, center, p.radius_km, offset + per_page)?;
     }
-    let (hits, radius, total) = found;
+    let (mut hits, radius, total) = found;
+    // What the entry *is* comes before distance (Meilisearch's « attribute » rule before its
+    // « sort »): within the radius, the entries whose name or category holds the words (« cabinet
+    // infirmier ») first, nearest first, then those that only mention them in their activities
+    // or publics (an SSIAD's « soins infirmiers »), nearest first.
+    if !tokens.is_empty() && !p.name_only && total > 0 {
+        let titles = build(searcher, f, &tokens, &p.text, &filters, Plan { titles: true, ..plan }, None)?;
+        let (mut first, _, _) = nearest(searcher, f, &titles, center, radius, offset + per_page)?;
+        if !first.is_empty() {
+            first.extend(hits.into_iter().filter(|(a, _)| !first.iter().any(|(b, _)| a == b)).collect::<Vec<_>>());
+            first.truncate(offset + per_page);
+            hits = first;
+        }
+    }
     Ok((query, hits.into_iter().skip(offset).collect(), radius, total))
 }
 
@@ -427,6 +460,16 @@ struct Plan {
     fuzzy: bool,
     /// Whether only names are searched.
     names_only: bool,
+    /// Whether the words must be in what the entry is (name, category, their synonyms): a
+    /// filter, for the first tier of a search around a point.
+    titles: bool,
+}
+
+impl Plan {
+    /// Every word, exactly (or the prefix of the last one), anywhere in the entry.
+    fn exact() -> Self {
+        Plan { occur: Occur::Must, fuzzy: false, names_only: false, titles: false }
+    }
 }
 
 /// A query that ends with the name of a commune: the INSEE codes of that name, the words before
@@ -529,7 +572,13 @@ fn build(
     // A word must be somewhere (`all` holds every text field, or the name alone for a name
     // search): one posting list per word, which intersections skip through. Words found in
     // the name add to the score, as optional clauses read only for the matching entries.
-    let lookup = if plan.names_only { f.name } else { f.all };
+    let lookup = if plan.names_only {
+        f.name
+    } else if plan.titles {
+        f.title
+    } else {
+        f.all
+    };
     // Typos and completions are looked up among unstemmed words (the name's stems for a name
     // search), then each term found must be there, and counts more in the name.
     let near = if plan.names_only { f.name } else { f.words };
@@ -579,12 +628,13 @@ fn build(
         } else {
             let mut alternatives: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, scored(lookup, token, 1.0))];
             for (term, weight) in expansions {
-                alternatives.push((Occur::Should, fixed(near, &term, weight)));
+                let found = if plan.titles { fixed(f.title, &stem(&term), weight) } else { fixed(near, &term, weight) };
+                alternatives.push((Occur::Should, found));
                 in_name.push((Occur::Should, fixed(f.name, &stem(&term), 2.0 * weight)));
             }
             Box::new(BooleanQuery::new(alternatives))
         };
-        if plan.names_only {
+        if plan.names_only || plan.titles {
             words.push((word_occur, matcher));
         } else {
             in_name.insert(0, (Occur::Must, matcher));
