@@ -18,7 +18,7 @@ use crate::directory::model::Site;
 use crate::directory::offers::Offer;
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 13;
+pub const SCHEMA_VERSION: u32 = 14;
 
 /// The `public` term of the sensitive units (DIR-4), which anonymous searches exclude; the
 /// other entries hold `1`.

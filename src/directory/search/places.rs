@@ -106,6 +106,10 @@ impl Places {
         for (i, e) in entries.iter().enumerate() {
             by_name.entry(e.folded.clone()).or_default().push(i);
         }
+        // Homonyms, the commune with the most entries first (the one a user most likely means).
+        for same in by_name.values_mut() {
+            same.sort_by_key(|&i| (std::cmp::Reverse(entries[i].weight), i));
+        }
         let by_insee = entries.iter().enumerate().map(|(i, e)| (e.place.insee.clone(), i)).collect();
         let mut names: Vec<&str> = by_name.keys().map(String::as_str).collect();
         names.sort_unstable();
@@ -114,7 +118,7 @@ impl Places {
     }
 
     /// INSEE codes of the communes whose folded name is exactly `folded` (« saint denis » is
-    /// several communes).
+    /// several communes), the one with the most entries first.
     pub fn codes_named(&self, folded: &str) -> Vec<&str> {
         self.by_name
             .get(folded)

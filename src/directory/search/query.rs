@@ -214,9 +214,25 @@ impl SearchIndex {
         // they are fewer than a page (first page only).
         let mut first: Vec<(f32, DocAddress)> = Vec::new();
         let mut in_commune = None;
-        if let Some((codes, rest, _)) = &trailing {
-            let q = scoped_query(codes, rest, false)?;
-            let (n, mut hits) = searcher.search(&q, &(Count, top()))?;
+        if let Some((all_codes, rest, _)) = &trailing {
+            // Homonyms (« pharmacie saint-nazaire »): the commune with the most entries alone
+            // first, the one a user most likely means; all of them if it has less than a page.
+            let mut scoped = None;
+            if all_codes.len() > 1 {
+                let q = scoped_query(&all_codes[..1], rest, false)?;
+                let (n, hits) = searcher.search(&q, &(Count, top()))?;
+                if n >= enough {
+                    scoped = Some((&all_codes[..1], q, n, hits));
+                }
+            }
+            let (codes, q, n, mut hits) = match scoped {
+                Some(found) => found,
+                None => {
+                    let q = scoped_query(all_codes, rest, false)?;
+                    let (n, hits) = searcher.search(&q, &(Count, top()))?;
+                    (&all_codes[..], q, n, hits)
+                }
+            };
             // In the commune, what the entry *is* comes first, as around a point: the entries
             // whose name or category holds the words (« soins infirmiers à domicile »: the SSIAD
             // before the nurses' practices that also care at home), each tier by score.

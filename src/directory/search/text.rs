@@ -103,9 +103,15 @@ fn push_folded(out: &mut String, c: char) {
     }
 }
 
+/// A phrase of the synonym file, as folded words.
+type Phrase = Vec<String>;
+
 /// The synonym groups of `data/synonymes-sante.txt`, as folded word sequences.
 pub struct Synonyms {
     groups: Vec<Vec<Vec<String>>>,
+    /// One-way rules (`a | b => c`): an entry that holds `a` or `b` also receives `c`, not the
+    /// other way round (an EHPAD is an EHPA, an EHPA is not an EHPAD).
+    rules: Vec<(Vec<Phrase>, Vec<Phrase>)>,
     /// First word of a phrase → (group, phrase) pairs, to find phrases quickly.
     by_first_word: HashMap<String, Vec<(usize, usize)>>,
 }
@@ -113,20 +119,22 @@ pub struct Synonyms {
 impl Synonyms {
     /// Parses the synonym file format: one group per line, phrases separated by `|`, `#` comments.
     pub fn parse(text: &str) -> Self {
-        let groups: Vec<Vec<Vec<String>>> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(|l| l.split('|').map(fold_words).filter(|p| !p.is_empty()).collect::<Vec<_>>())
-            .filter(|g: &Vec<Vec<String>>| g.len() > 1)
+        let lines = || text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
+        let phrases = |l: &str| l.split('|').map(fold_words).filter(|p| !p.is_empty()).collect::<Vec<_>>();
+        let rules = lines()
+            .filter_map(|l| l.split_once("=>"))
+            .map(|(from, to)| (phrases(from), phrases(to)))
+            .filter(|(from, to)| !from.is_empty() && !to.is_empty())
             .collect();
+        let groups: Vec<Vec<Vec<String>>> =
+            lines().filter(|l| !l.contains("=>")).map(phrases).filter(|g: &Vec<Vec<String>>| g.len() > 1).collect();
         let mut by_first_word: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
         for (g, group) in groups.iter().enumerate() {
             for (p, phrase) in group.iter().enumerate() {
                 by_first_word.entry(phrase[0].clone()).or_default().push((g, p));
             }
         }
-        Self { groups, by_first_word }
+        Self { groups, rules, by_first_word }
     }
 
     /// The groups shipped with Atomes.
@@ -172,6 +180,13 @@ impl Synonyms {
             }
         }
         let mut out = String::new();
+        let holds = |phrase: &Phrase| words.windows(phrase.len()).any(|w| w == &phrase[..]);
+        for (_, to) in self.rules.iter().filter(|(from, _)| from.iter().any(holds)) {
+            for phrase in to {
+                out.push_str(&phrase.join(" "));
+                out.push(' ');
+            }
+        }
         for (g, _) in hit.iter().enumerate().filter(|(_, h)| **h) {
             for phrase in &self.groups[g] {
                 out.push_str(&phrase.join(" "));
@@ -216,6 +231,11 @@ mod tests {
         assert!(
             s.expand(&fold_words("Établissement d'hébergement pour personnes âgées")).contains("residence autonomie")
         );
+        // One-way rules: an EHPAD is an EHPA, a CMP is a psychiatric service; not the reverse.
+        assert!(ehpad.split(' ').any(|w| w == "ehpa"), "{ehpad}");
+        assert!(!s.expand(&fold_words("Résidence autonomie Les Lilas")).contains("ehpad"));
+        assert!(s.expand(&fold_words("CMP adultes de Nanterre")).contains("psychiatrie"));
+        assert!(!s.expand(&fold_words("Service de psychiatrie générale")).contains("cmp"));
     }
 
     #[test]
