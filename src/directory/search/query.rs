@@ -259,7 +259,7 @@ impl SearchIndex {
         }
         // Cheapest plan first: exact words (and the prefix of the last one). Typos are tried only
         // when that finds fewer than a page; « any word » only when nothing has every word.
-        let mut plan = Plan { occur: Occur::Must, fuzzy: false, names_only: p.name_only, titles: false };
+        let mut plan = Plan { names_only: p.name_only, ..Plan::exact() };
         let found_in_commune = in_commune.is_some();
         let (mut query, (mut total, mut best)) = match in_commune {
             Some((q, (n, mut scoped))) => {
@@ -356,7 +356,7 @@ fn plan_near(searcher: &Searcher, f: &Fields, p: &SearchParams, center: (f64, f6
     let filters = filters(f, p);
     let per_page = p.per_page.clamp(1, 100);
     let offset = p.offset.unwrap_or(p.page.saturating_sub(1) * per_page);
-    let mut plan = Plan { occur: Occur::Must, fuzzy: false, names_only: p.name_only, titles: false };
+    let mut plan = Plan { names_only: p.name_only, ..Plan::exact() };
     let mut query = build(searcher, f, &tokens, &p.text, &filters, plan, None)?;
     let mut found = nearest(searcher, f, &query, center, p.radius_km, offset + per_page)?;
     let lenient = !p.name_only;
@@ -477,7 +477,7 @@ struct Plan {
     /// Whether only names are searched.
     names_only: bool,
     /// Whether the words must be in what the entry is (name, category, their synonyms): a
-    /// filter, for the first tier of a search around a point.
+    /// filter, for the first tier of a search around a point or in a commune.
     titles: bool,
 }
 
