@@ -119,6 +119,15 @@ fn schema() -> (Schema, Fields) {
             // No phrase query reads positions: frequencies are all BM25 needs.
             .set_index_option(tantivy::schema::IndexRecordOption::WithFreqs),
     );
+    // Words that only select entries: no frequencies, no length norms.
+    let unscored = |tokenizer: &str| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(tantivy::schema::IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        )
+    };
     let fields = Fields {
         id: b.add_u64_field("id", INDEXED | FAST | STORED),
         name: b.add_text_field("name", text.clone()),
@@ -138,26 +147,10 @@ fn schema() -> (Schema, Fields) {
         codes: b.add_text_field("codes", STRING),
         updated: b.add_i64_field("updated", INDEXED | FAST),
         cells: b.add_text_field("cells", STRING),
-        words: b.add_text_field(
-            "words",
-            TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(FRENCH_WORDS)
-                    .set_index_option(tantivy::schema::IndexRecordOption::Basic)
-                    // Looked up for typos and completions, scored with a constant.
-                    .set_fieldnorms(false),
-            ),
-        ),
-        title: b.add_text_field(
-            "title",
-            TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(FRENCH)
-                    .set_index_option(tantivy::schema::IndexRecordOption::Basic)
-                    // A filter: never scored.
-                    .set_fieldnorms(false),
-            ),
-        ),
+        // Looked up for typos and completions, scored with a constant.
+        words: b.add_text_field("words", unscored(FRENCH_WORDS)),
+        // A filter: never scored.
+        title: b.add_text_field("title", unscored(FRENCH)),
     };
     (b.build(), fields)
 }
