@@ -108,7 +108,7 @@ type Phrase = Vec<String>;
 
 /// The synonym groups of `data/synonymes-sante.txt`, as folded word sequences.
 pub struct Synonyms {
-    groups: Vec<Vec<Vec<String>>>,
+    groups: Vec<Vec<Phrase>>,
     /// One-way rules (`a | b => c`): an entry that holds `a` or `b` also receives `c`, not the
     /// other way round (an EHPAD is an EHPA, an EHPA is not an EHPAD).
     rules: Vec<(Vec<Phrase>, Vec<Phrase>)>,
@@ -117,7 +117,8 @@ pub struct Synonyms {
 }
 
 impl Synonyms {
-    /// Parses the synonym file format: one group per line, phrases separated by `|`, `#` comments.
+    /// Parses the synonym file format: one group per line, phrases separated by `|`, `#` comments;
+    /// a line `a | b => c | d` is a one-way rule (see [`Synonyms::expand`]).
     pub fn parse(text: &str) -> Self {
         let lines = || text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
         let phrases = |l: &str| l.split('|').map(fold_words).filter(|p| !p.is_empty()).collect::<Vec<_>>();
@@ -126,8 +127,8 @@ impl Synonyms {
             .map(|(from, to)| (phrases(from), phrases(to)))
             .filter(|(from, to)| !from.is_empty() && !to.is_empty())
             .collect();
-        let groups: Vec<Vec<Vec<String>>> =
-            lines().filter(|l| !l.contains("=>")).map(phrases).filter(|g: &Vec<Vec<String>>| g.len() > 1).collect();
+        let groups: Vec<Vec<Phrase>> =
+            lines().filter(|l| !l.contains("=>")).map(phrases).filter(|g: &Vec<Phrase>| g.len() > 1).collect();
         let mut by_first_word: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
         for (g, group) in groups.iter().enumerate() {
             for (p, phrase) in group.iter().enumerate() {
@@ -154,7 +155,8 @@ impl Synonyms {
     }
 
     /// The other phrases of every group one of whose phrases occurs in `words`, joined as text
-    /// (what an indexed document receives in its keywords). Phrases are matched longest first
+    /// (what an indexed document receives in its keywords), and the right side of every one-way
+    /// rule one of whose left phrases occurs in `words`. Phrases are matched longest first
     /// and the words they cover are not matched again (as Lucene's synonym graph does): « service
     /// de soins infirmiers à domicile » is an SSIAD, not also a « soins infirmiers » (a nurse's
     /// practice), and an EHPAD's long name does not make it an EHPA (« résidence autonomie »).
