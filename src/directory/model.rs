@@ -139,21 +139,6 @@ pub struct StoredKey {
     pub commune_insee: Option<String>,
 }
 
-/// The stored keys of one source.
-pub fn list_keys(conn: &mut DbConn, source: &str) -> QueryResult<Vec<StoredKey>> {
-    dir_sites::table
-        .filter(dir_sites::source.eq(source))
-        .select((
-            dir_sites::id,
-            dir_sites::source_key,
-            dir_sites::content_hash,
-            dir_sites::status,
-            dir_sites::departement,
-            dir_sites::commune_insee,
-        ))
-        .load(conn)
-}
-
 /// The stored keys of one source, read by pages of 20,000 along the `(source, source_key)`
 /// index (a million rows never sit in one result set, and no page sorts the table).
 pub fn for_each_key(conn: &mut DbConn, source: &str, mut f: impl FnMut(StoredKey)) -> QueryResult<()> {
